@@ -1,0 +1,5 @@
+"""`python -m backtest` runs the CLI."""
+
+from backtest.cli import main
+
+main()

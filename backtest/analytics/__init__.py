@@ -1,0 +1,1 @@
+"""Pure analytics: returns, risk and drift metrics over a run's series."""

@@ -1,0 +1,1 @@
+"""The domain: pies, slices, targets, cash flows and requests (frozen values)."""

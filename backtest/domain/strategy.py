@@ -1,0 +1,143 @@
+"""A strategy: the pie, the account settings, cash flows and dated requests.
+
+These are plain frozen values; the YAML parser builds them and the engine
+reads them. Dates are `datetime.date`; amounts are dollars; targets percents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from backtest.domain.pie import Pie
+
+Window = Literal["morning", "afternoon", "both"]
+Allocation = Literal["waterfill", "proportional"]
+Frequency = Literal["week", "2weeks", "month", "quarter", "year"]
+RebalanceEvery = Literal["never", "month", "quarter", "year"]
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """The brokerage's auto-invest settings (trading-model.md, Settings)."""
+
+    window: Window = "morning"
+    window_minutes: int = 30
+    auto_invest: bool = True
+    cash_minimum: float = 0.0
+    min_auto_invest: float = 25.0
+    min_trade: float = 1.0
+    share_decimals: int = 5
+    allocation: Allocation = "waterfill"
+
+
+@dataclass(frozen=True)
+class Cashflow:
+    """A deposit (amount > 0) or withdrawal, one-off (`date`) or recurring (`every`)."""
+
+    kind: Literal["deposit", "withdrawal"]
+    amount: float
+    date: dt.date | None = None  # one-off
+    every: Frequency | None = None  # recurring
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class RebalancePolicy:
+    """Periodic and drift-band rebalancing of the whole portfolio."""
+
+    every: RebalanceEvery = "never"
+    drift_band: float | None = None  # percentage points
+
+
+@dataclass(frozen=True)
+class SetTargets:
+    """New targets for the slices of one pie; takes effect at once, never trades."""
+
+    date: dt.date
+    pie: str  # pie path, "portfolio" for the root
+    targets: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class AddSlice:
+    """Adds slices to a pie with the pie's new targets; never trades by itself.
+
+    `new` holds the added slices (a ticker slice, or a sub-pie with its own
+    slices); `targets` the new targets of every slice of that pie.
+    """
+
+    date: dt.date
+    pie: str
+    targets: tuple[tuple[str, float], ...]
+    new: tuple[tuple[str, Pie | None], ...]  # (name, sub-pie or None for a ticker)
+
+
+@dataclass(frozen=True)
+class RemoveSlice:
+    """Sell a slice (at any depth) and reinvest in its parent with new targets."""
+
+    date: dt.date
+    path: str
+    targets: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Order:
+    """A user order: buy or sell a slice (or "portfolio") for dollars, or sell all."""
+
+    date: dt.date
+    path: str
+    side: Literal["buy", "sell"]
+    amount: float | None  # None means "all" (sells only)
+
+
+@dataclass(frozen=True)
+class RebalanceRequest:
+    """Trade every holding under a pie to its exact target share."""
+
+    date: dt.date
+    pie: str
+
+
+Event = SetTargets | AddSlice | RemoveSlice | Order | RebalanceRequest
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the prices and halts are, and the run's optional date range."""
+
+    prices: Path
+    halts: Path | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Everything one backtest needs apart from the market data itself."""
+
+    name: str
+    data: DataSpec
+    portfolio: Pie
+    account: AccountSettings = field(default_factory=AccountSettings)
+    cashflows: tuple[Cashflow, ...] = ()
+    rebalance: RebalancePolicy = field(default_factory=RebalancePolicy)
+    events: tuple[Event, ...] = ()
+    source: Path | None = None  # the strategy file, for messages
+
+    def tickers(self) -> list[str]:
+        """Every ticker the strategy names: the portfolio's, then added slices'."""
+        seen: dict[str, None] = dict.fromkeys(self.portfolio.tickers())
+        for ev in self.events:
+            if isinstance(ev, AddSlice):
+                for name, sub in ev.new:
+                    if sub is None:
+                        seen.setdefault(name, None)
+                    else:
+                        for t in sub.tickers():
+                            seen.setdefault(t, None)
+        return list(seen)

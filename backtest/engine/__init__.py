@@ -1,0 +1,1 @@
+"""The engine: the day loop and the trade window, pure and deterministic."""

@@ -1,0 +1,1 @@
+"""Edges: loading prices, halts, calendars and strategy files; writing outputs."""

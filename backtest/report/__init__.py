@@ -1,0 +1,1 @@
+"""Reports: PNG charts and the HTML page, from a run's files."""
