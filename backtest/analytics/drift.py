@@ -1,0 +1,161 @@
+"""Drift of slices from their targets (pure: no I/O, no plotting).
+
+Input is the run's drift frame: ``date, slice, target, actual`` with one row
+per slice and session, weights as fractions of the parent pie, a slice named
+by its path (``Core/AAA``); ``actual`` is NaN when the parent pie is empty.
+Sessions with a NaN ``actual`` are left out of a slice's drift statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SEP = "/"
+DEFAULT_BAND = 0.05
+
+SUMMARY_COLUMNS = [
+    "slice", "depth", "sessions", "target", "actual", "mean_abs_drift", "max_abs_drift",
+    "max_drift_date", "share_beyond_band", "portfolio_target", "portfolio_actual",
+]
+
+
+def _prepared(drift: pd.DataFrame) -> pd.DataFrame:
+    d = drift.loc[:, ["date", "slice", "target", "actual"]].copy()
+    d["date"] = pd.to_datetime(d["date"])
+    d["slice"] = d["slice"].astype(str)
+    d["target"] = d["target"].astype(float)
+    d["actual"] = d["actual"].astype(float)
+    d["drift"] = d["actual"] - d["target"]
+    return d.sort_values(["date", "slice"], kind="stable").reset_index(drop=True)
+
+
+def top_level(slices: pd.Series | list[str]) -> list[str]:
+    """The slices of the root pie (paths without a separator), in first-seen order."""
+    return [s for s in dict.fromkeys(map(str, slices)) if SEP not in s]
+
+
+def leaf_mask(drift: pd.DataFrame) -> pd.Series:
+    """True for rows whose slice is a leaf on that date (no other slice under it)."""
+    s = drift["slice"].astype(str)
+    dates = pd.to_datetime(drift["date"])
+    nested = s.str.contains(SEP, regex=False)
+    parents = pd.MultiIndex.from_arrays(
+        [dates[nested], s[nested].str.rsplit(SEP, n=1).str[0]])
+    me = pd.MultiIndex.from_arrays([dates, s])
+    return pd.Series(~me.isin(parents), index=drift.index)
+
+
+def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
+    """Each slice's weight in the whole portfolio, every session.
+
+    The product of the weights along the slice's path (``Core`` x
+    ``Core/AAA``), actual and target, so a leaf's ``portfolio_actual`` is its
+    share of the invested value. A NaN actual (its parent pie is empty) counts
+    as 0 here. Returns ``date, slice, leaf, portfolio_target, portfolio_actual``.
+    """
+    if len(drift) == 0:
+        return pd.DataFrame(columns=["date", "slice", "leaf", "portfolio_target",
+                                     "portfolio_actual"])
+    d = _prepared(drift)
+    key = d.set_index(["date", "slice"])
+    tgt = key["target"].to_dict()
+    act = key["actual"].fillna(0.0).to_dict()
+    pt, pa = [], []
+    for date, path in zip(d["date"], d["slice"], strict=True):
+        parts = path.split(SEP)
+        t = a = 1.0
+        for i in range(1, len(parts) + 1):
+            p = SEP.join(parts[:i])
+            t *= tgt.get((date, p), np.nan)
+            a *= act.get((date, p), np.nan)
+        pt.append(t)
+        pa.append(a)
+    out = d[["date", "slice"]].copy()
+    out["leaf"] = leaf_mask(d).to_numpy()
+    out["portfolio_target"] = pt
+    out["portfolio_actual"] = pa
+    return out
+
+
+def drift_summary(drift: pd.DataFrame, band: float = DEFAULT_BAND) -> pd.DataFrame:
+    """One row per slice (tree order as first seen) with its drift statistics.
+
+    ``mean_abs_drift`` / ``max_abs_drift``: mean and max of ``|actual - target|``;
+    ``share_beyond_band``: fraction of its sessions with ``|drift| > band``;
+    ``target``/``actual``: the last session's; ``portfolio_*``: its last weight
+    in the whole portfolio (see `portfolio_weights`); ``depth``: 0 for a slice
+    of the root pie.
+    """
+    if len(drift) == 0:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    d = _prepared(drift)
+    pw = portfolio_weights(drift)
+    d["portfolio_target"] = pw["portfolio_target"].to_numpy()
+    d["portfolio_actual"] = pw["portfolio_actual"].to_numpy()
+    rows = []
+    for name in dict.fromkeys(drift["slice"].astype(str)):
+        g = d[d["slice"] == name]
+        valid = g[g["actual"].notna()]
+        last = g.iloc[-1]
+        absd = valid["drift"].abs()
+        rows.append({
+            "slice": name,
+            "depth": name.count(SEP),
+            "sessions": int(len(valid)),
+            "target": float(last["target"]),
+            "actual": float(last["actual"]),
+            "mean_abs_drift": float(absd.mean()) if len(absd) else np.nan,
+            "max_abs_drift": float(absd.max()) if len(absd) else np.nan,
+            "max_drift_date": valid["date"].iloc[int(np.argmax(absd.to_numpy()))]
+            if len(absd) else pd.NaT,
+            "share_beyond_band": float((absd > band).mean()) if len(absd) else np.nan,
+            "portfolio_target": float(last["portfolio_target"]),
+            "portfolio_actual": float(last["portfolio_actual"]),
+        })
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def most_drifted(drift: pd.DataFrame) -> dict[str, Any] | None:
+    """The slice with the largest ``|actual - target|``: slice, drift (signed), date."""
+    if len(drift) == 0:
+        return None
+    d = _prepared(drift).dropna(subset=["drift"])
+    if len(d) == 0:
+        return None
+    row = d.loc[d["drift"].abs().idxmax()]
+    return {"slice": str(row["slice"]), "drift": float(row["drift"]),
+            "date": pd.Timestamp(row["date"]), "target": float(row["target"]),
+            "actual": float(row["actual"])}
+
+
+def max_abs_drift(drift: pd.DataFrame) -> float:
+    """The largest ``|actual - target|`` over all rows (summary.json's max_abs_drift)."""
+    if len(drift) == 0:
+        return float("nan")
+    v = (drift["actual"].astype(float) - drift["target"].astype(float)).abs()
+    return float(v.max()) if v.notna().any() else float("nan")
+
+
+def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataFrame:
+    """``actual - target`` as a date x slice table (NaN where a slice is absent)."""
+    if len(drift) == 0:
+        return pd.DataFrame()
+    d = _prepared(drift)
+    order = list(dict.fromkeys(d["slice"])) if slices is None else slices
+    w = d.pivot_table(index="date", columns="slice", values="drift", aggfunc="last",
+                      dropna=False)
+    return w.reindex(columns=[s for s in order if s in w.columns])
+
+
+def weights_wide(drift: pd.DataFrame, slices: list[str], column: str = "actual") -> pd.DataFrame:
+    """``actual`` (or ``target``) weights of ``slices`` as a date x slice table."""
+    if len(drift) == 0:
+        return pd.DataFrame()
+    d = _prepared(drift)
+    d = d[d["slice"].isin(slices)]
+    w = d.pivot_table(index="date", columns="slice", values=column, aggfunc="last",
+                      dropna=False)
+    return w.reindex(columns=[s for s in slices if s in w.columns])

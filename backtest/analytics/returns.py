@@ -1,0 +1,318 @@
+"""Return and risk measures over a run's daily series (pure: no I/O, no plotting).
+
+Conventions (they follow empyrical's):
+
+* Daily returns come from the TWR index, which is 1.0 before the first
+  session, so the first return is ``index_0 - 1``.
+* Annualisation uses 252 sessions a year; XIRR uses actual/365.
+* Every function returns a float; a measure that is not defined for the input
+  (too few sessions, zero spread, no sign change in the flows...) is ``nan``,
+  never ``inf`` and never an exception. `backtest.analytics.metrics` turns
+  those into ``None`` for JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+PERIODS_PER_YEAR = 252
+DAYS_PER_YEAR = 365.0
+
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------- helpers
+def _dated_index(daily: pd.DataFrame | pd.Series, column: str | None = None) -> pd.Series:
+    """A float Series indexed by date, from a frame (``date`` column or index) or series."""
+    if isinstance(daily, pd.Series):
+        s = daily
+    else:
+        if column is None or column not in daily.columns:
+            raise KeyError(f"the daily frame has no {column!r} column")
+        if "date" in daily.columns:
+            s = pd.Series(daily[column].to_numpy(), index=pd.DatetimeIndex(daily["date"]))
+        else:
+            s = daily[column]
+    s = s.astype(float)
+    if not isinstance(s.index, pd.DatetimeIndex):
+        s.index = pd.DatetimeIndex(s.index)
+    s.index.name = "date"
+    return s.sort_index()
+
+
+def _finite(x: float) -> float:
+    return float(x) if x is not None and math.isfinite(x) else NAN
+
+
+# --------------------------------------------------------------------------- TWR index
+def twr_index_from_values(value: pd.Series, net_flow: pd.Series) -> pd.Series:
+    """The spec's TWR index from a session's value and net flow.
+
+    ``index_t = index_(t-1) * value_t / (value_(t-1) + net_flow_t)`` with the
+    index 1.0 and the value 0 before the first session; a session whose
+    ``value_(t-1) + net_flow_t`` is not positive leaves the index unchanged.
+    """
+    v = value.astype(float).to_numpy()
+    f = net_flow.astype(float).to_numpy()
+    out = np.empty(len(v))
+    idx, prev = 1.0, 0.0
+    for i in range(len(v)):
+        base = prev + f[i]
+        if base > 0:
+            idx *= v[i] / base
+        out[i] = idx
+        prev = v[i]
+    return pd.Series(out, index=value.index, name="twr_index")
+
+
+def daily_returns(daily: pd.DataFrame | pd.Series) -> pd.Series:
+    """Daily TWR returns from ``twr_index`` (a frame's column, or an index series).
+
+    The index is 1.0 before the first session, so the first return is
+    ``index_0 - 1``. After an index of 0 (a total loss) returns are 0.
+    """
+    idx = _dated_index(daily, "twr_index")
+    prev = idx.shift(1)
+    if len(prev):
+        prev.iloc[0] = 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = idx / prev - 1.0
+    r[(prev == 0) | ~np.isfinite(r)] = 0.0
+    r.name = "return"
+    return r
+
+
+def price_index(prices: pd.Series, dates: Iterable) -> pd.Series:
+    """A benchmark's TWR index on the run's ``dates`` (growth of 1, no flows).
+
+    Prices are carried forward to each run date; the base (index 1.0) is the
+    last price strictly before the first run date when there is one, else the
+    first run date's price, so the benchmark's first return covers the same
+    day as the account's when the data allows it.
+    """
+    p = prices.dropna().astype(float)
+    p.index = pd.DatetimeIndex(p.index)
+    p = p[~p.index.duplicated(keep="last")].sort_index()
+    dates = pd.DatetimeIndex(dates)
+    if p.empty or len(dates) == 0:
+        return pd.Series(NAN, index=dates, name="benchmark", dtype=float)
+    on_dates = p.reindex(p.index.union(dates)).ffill().reindex(dates)
+    before = p[p.index < dates[0]]
+    if len(before):
+        base = before.iloc[-1]
+    elif on_dates.notna().any():
+        base = on_dates.dropna().iloc[0]
+    else:
+        base = NAN
+    out = on_dates / base
+    out.name = "benchmark"
+    return out
+
+
+# --------------------------------------------------------------------------- XIRR
+def xirr(dates: Iterable, amounts: Iterable[float]) -> float:
+    """The annual rate r with ``sum(a_i / (1 + r) ** (days_i / 365)) == 0``.
+
+    ``days_i`` counts from the earliest date (actual/365). Solved with
+    ``scipy.optimize.brentq`` on ``x = log(1 + r)`` over a scanned bracket, so
+    rates from -100% to very large are found; when several rates solve it the
+    one nearest 0 is returned. ``nan`` when the amounts do not change sign,
+    when all flows fall on one date, or when no rate solves it.
+    """
+    d = pd.DatetimeIndex(pd.to_datetime(list(dates)))
+    a = np.asarray(list(amounts), dtype=float)
+    if len(d) != len(a):
+        raise ValueError("dates and amounts differ in length")
+    keep = np.isfinite(a) & (a != 0) & ~d.isna()
+    d, a = d[keep], a[keep]
+    if len(a) < 2 or not (a > 0).any() or not (a < 0).any():
+        return NAN
+    years = (d - d.min()).days.to_numpy(dtype=float) / DAYS_PER_YEAR
+    ymax = years.max()
+    if ymax <= 0:
+        return NAN
+    scale = np.abs(a).max()
+    a = a / scale
+
+    def npv(x: float) -> float:
+        return float(np.sum(a * np.exp(-x * years)))
+
+    # x = log(1 + r); keep |x * years| small enough that exp() stays finite.
+    hi = min(60.0, 600.0 / ymax)
+    grid = np.concatenate([-np.geomspace(hi, 1e-6, 400), [0.0], np.geomspace(1e-6, hi, 400)])
+    vals = np.array([npv(x) for x in grid])
+    roots: list[float] = []
+    for i in range(len(grid) - 1):
+        v0, v1 = vals[i], vals[i + 1]
+        if v0 == 0:
+            roots.append(grid[i])
+        elif np.sign(v0) != np.sign(v1) and v1 != 0:
+            roots.append(brentq(npv, grid[i], grid[i + 1], xtol=1e-15, rtol=4 * np.finfo(float).eps,
+                                maxiter=500))
+    if vals[-1] == 0:
+        roots.append(grid[-1])
+    if not roots:
+        return NAN
+    x = min(roots, key=abs)
+    return _finite(math.expm1(x))
+
+
+def mwr(daily: pd.DataFrame) -> float:
+    """Money-weighted return: XIRR of the account's flows and its final value.
+
+    Each session's ``-net_flow`` (deposits negative, withdrawals positive) plus
+    the last session's ``value`` (positive). ``nan`` for a single session or
+    when the flows do not change sign.
+    """
+    if len(daily) == 0:
+        return NAN
+    flow = _dated_index(daily, "net_flow")
+    value = _dated_index(daily, "value")
+    amounts = -flow.copy()
+    amounts.iloc[-1] += value.iloc[-1]
+    return xirr(amounts.index, amounts.to_numpy())
+
+
+# --------------------------------------------------------------------------- risk/return
+def cagr(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:
+    """Compound annual growth of the chained returns: ``end ** (periods / n) - 1``."""
+    r = returns.dropna()
+    if len(r) == 0:
+        return NAN
+    end = float(np.prod(1.0 + r.to_numpy()))
+    if end <= 0:
+        return -1.0
+    return _finite(end ** (periods / len(r)) - 1.0)
+
+
+def volatility(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised standard deviation (ddof=1). ``nan`` below two returns."""
+    r = returns.dropna()
+    if len(r) < 2:
+        return NAN
+    return _finite(float(np.std(r.to_numpy(), ddof=1)) * math.sqrt(periods))
+
+
+def _rf_daily(risk_free: float, periods: int) -> float:
+    return (1.0 + risk_free) ** (1.0 / periods) - 1.0
+
+
+def sharpe(returns: pd.Series, risk_free: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
+    """``mean(r - rf_daily) / std(r, ddof=1) * sqrt(periods)``; ``nan`` if std is 0.
+
+    ``risk_free`` is an annual rate; ``rf_daily = (1 + rf) ** (1 / periods) - 1``.
+    """
+    r = returns.dropna().to_numpy()
+    if len(r) < 2:
+        return NAN
+    sd = float(np.std(r, ddof=1))
+    if not sd > 1e-15:
+        return NAN
+    ex = r - _rf_daily(risk_free, periods)
+    return _finite(float(np.mean(ex)) / sd * math.sqrt(periods))
+
+
+def downside_risk(returns: pd.Series, risk_free: float = 0.0,
+                  periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised ``sqrt(mean(min(r - rf_daily, 0) ** 2))`` over all sessions."""
+    r = returns.dropna().to_numpy()
+    if len(r) == 0:
+        return NAN
+    down = np.minimum(r - _rf_daily(risk_free, periods), 0.0)
+    return _finite(math.sqrt(float(np.mean(down**2))) * math.sqrt(periods))
+
+
+def sortino(returns: pd.Series, risk_free: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
+    """``mean(r - rf_daily) * periods / downside_risk``; ``nan`` with no downside."""
+    r = returns.dropna()
+    if len(r) < 2:
+        return NAN
+    dr = downside_risk(r, risk_free, periods)
+    if not dr > 1e-15:
+        return NAN
+    ex = r.to_numpy() - _rf_daily(risk_free, periods)
+    return _finite(float(np.mean(ex)) * periods / dr)
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """The worst fall of an index from its running maximum.
+
+    ``depth`` is negative (0.0 when the index never fell). ``peak`` is the date
+    of the running maximum before the trough (the first session when the
+    maximum was the 1.0 base before it), ``recovery`` the first date the
+    index is back at the peak level, None if never.
+    """
+
+    depth: float
+    peak: pd.Timestamp | None
+    trough: pd.Timestamp | None
+    recovery: pd.Timestamp | None
+
+
+def drawdown_series(index: pd.Series, base: float | None = 1.0) -> pd.Series:
+    """``index / running max - 1``; the running max starts at ``base`` (1.0)."""
+    idx = index.astype(float)
+    if len(idx) == 0:
+        return idx.copy()
+    run = idx.cummax()
+    if base is not None:
+        run = run.clip(lower=base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = idx / run - 1.0
+    return dd.where(run > 0, 0.0).fillna(0.0)
+
+
+def max_drawdown(index: pd.Series, base: float | None = 1.0) -> Drawdown:
+    """Max drawdown of a (date-indexed) index series; see `Drawdown`."""
+    idx = index.dropna().astype(float).sort_index()
+    if len(idx) == 0:
+        return Drawdown(NAN, None, None, None)
+    dd = drawdown_series(idx, base)
+    depth = float(dd.min())
+    if depth >= 0:
+        return Drawdown(0.0, None, None, None)
+    trough_pos = int(np.argmin(dd.to_numpy()))
+    trough = idx.index[trough_pos]
+    upto = idx.iloc[: trough_pos + 1]
+    peak_level = float(upto.max())
+    if base is not None and base >= peak_level:
+        peak_level = base
+        peak = idx.index[0]
+    else:
+        peak = upto.index[int(np.argmax(upto.to_numpy()))]
+    after = idx.iloc[trough_pos + 1:]
+    rec = after[after >= peak_level * (1 - 1e-12)]
+    recovery = rec.index[0] if len(rec) else None
+    return Drawdown(depth, peak, trough, recovery)
+
+
+# --------------------------------------------------------------------------- calendar tables
+def annual_returns(returns: pd.Series) -> pd.Series:
+    """Chain-linked return of each calendar year (partial first/last years included)."""
+    r = returns.dropna()
+    if len(r) == 0:
+        return pd.Series(dtype=float, name="return")
+    out = (1.0 + r).groupby(r.index.year).prod() - 1.0
+    out.index.name = "year"
+    out.name = "return"
+    return out
+
+
+def monthly_returns(returns: pd.Series) -> pd.DataFrame:
+    """Chain-linked return per month: rows are years, columns months 1..12 (NaN if none)."""
+    r = returns.dropna()
+    cols = list(range(1, 13))
+    if len(r) == 0:
+        return pd.DataFrame(columns=cols, dtype=float)
+    g = (1.0 + r).groupby([r.index.year, r.index.month]).prod() - 1.0
+    table = g.unstack().reindex(columns=cols)
+    table.index.name = "year"
+    table.columns.name = "month"
+    return table
