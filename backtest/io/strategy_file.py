@@ -1,0 +1,435 @@
+"""Strategy files: YAML in, a validated `Strategy` out.
+
+`load_strategy(path)` reads the file with a safe loader (data, never code)
+that also rejects duplicate keys; `parse_strategy(doc, ...)` checks the
+document against strategy-format.md and builds the domain values. Every
+violation is a `StrategyError` naming the file, the key path and the problem
+on one line. Dated events are checked in date order (same date: file order)
+against an evolving copy of the pie, so a slice added on one date can be
+ordered later and a removed one cannot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from backtest.domain.pie import ROOT, Pie
+from backtest.domain.strategy import (
+    AccountSettings,
+    AddSlice,
+    Cashflow,
+    DataSpec,
+    Event,
+    Order,
+    RebalancePolicy,
+    RebalanceRequest,
+    RemoveSlice,
+    SetTargets,
+    Strategy,
+)
+from backtest.errors import StrategyError
+from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, show
+
+TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events")
+DATA_KEYS = ("prices", "halts", "start", "end")
+ACCOUNT_KEYS = tuple(AccountSettings.__dataclass_fields__)
+CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end")
+EVENT_KINDS = ("set_targets", "remove_slice", "add_slice", "order", "rebalance")
+WINDOWS = ("morning", "afternoon", "both")
+ALLOCATIONS = ("waterfill", "proportional")
+FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
+REBALANCE_EVERY = ("never", "month", "quarter", "year")
+
+
+def load_strategy(path: str | Path) -> Strategy:
+    """Read and validate a strategy file; relative data paths are resolved
+    against the file's own folder."""
+    path = Path(path)
+    doc = read_yaml(path)
+    return parse_strategy(doc, source=path, base_dir=path.parent)
+
+
+def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
+    """Validate an already-loaded YAML document and build the `Strategy`."""
+    ck = Checker(source)
+    if doc is None:
+        ck.fail(None, "the file is empty (a strategy needs name, data and portfolio)")
+    if not isinstance(doc, dict):
+        ck.fail(None, f"must be a YAML mapping with keys name, data and portfolio, "
+                      f"got {show(doc)}")
+    ck.keys(doc, "", TOP_KEYS, required=("name", "data", "portfolio"))
+    name = ck.string(doc["name"], "name")
+    data = _data(ck, doc["data"], base_dir)
+    portfolio = _portfolio(ck, doc["portfolio"])
+    account = _account(ck, doc.get("account"))
+    cashflows = _cashflows(ck, doc.get("cashflows"))
+    rebalance = _rebalance(ck, doc.get("rebalance"))
+    events = _events(ck, doc.get("events"), portfolio)
+    return Strategy(name=name, data=data, portfolio=portfolio, account=account,
+                    cashflows=cashflows, rebalance=rebalance, events=events, source=source)
+
+
+# --- YAML ---------------------------------------------------------------------
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """The safe loader, reading an impossible date (2023-02-30) as its text so
+    that the parser can name the key it belongs to."""
+
+
+def _timestamp(loader: _SafeLoader, node: yaml.Node) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def read_yaml(path: Path) -> object:
+    """The YAML document in `path`; file and syntax problems are StrategyErrors."""
+    ck = Checker(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        ck.fail(None, "no such file")
+    except IsADirectoryError:
+        ck.fail(None, "is a folder, not a strategy file")
+    except UnicodeDecodeError:
+        ck.fail(None, "is not a text (UTF-8) file; a strategy file is YAML")
+    except OSError as exc:
+        ck.fail(None, f"cannot read the file: {exc.strerror or exc}")
+    return load_yaml(text, ck)
+
+
+def load_yaml(text: str, ck: Checker) -> object:
+    """Compose, reject duplicate keys, then construct plain data."""
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _reject_duplicate_keys(node, ck)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        where = f"line {mark.line + 1}" if mark is not None else None
+        col = f" (column {mark.column + 1})" if mark is not None else ""
+        ck.fail(where, f"YAML syntax error: {problem}{col}")
+    except yaml.YAMLError as exc:
+        ck.fail(None, f"not valid YAML: {' '.join(str(exc).split())}")
+    except RecursionError:
+        ck.fail(None, "YAML is nested too deeply")
+    except (ValueError, TypeError, OverflowError) as exc:
+        # A tagged scalar that cannot be converted (`!!int abc`).
+        ck.fail(None, f"a YAML value cannot be read: {' '.join(str(exc).split())}"[:200])
+    finally:
+        loader.dispose()
+
+
+def _reject_duplicate_keys(root: yaml.Node, ck: Checker) -> None:
+    """Fail on a mapping with the same key twice (YAML would keep the last)."""
+    queue: deque[tuple[yaml.Node, str]] = deque([(root, "")])
+    seen: set[int] = set()
+    while queue:
+        node, where = queue.popleft()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for k, v in node.value:
+                if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+                    queue.append((v, where))
+                    continue
+                line = k.start_mark.line + 1
+                ident = (k.tag, k.value)
+                if ident in first:
+                    ck.fail(where, f"duplicate key {k.value[:40]!r} "
+                                   f"(lines {first[ident]} and {line})")
+                first[ident] = line
+                queue.append((v, key(where, k.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            queue.extend((v, index(where, i)) for i, v in enumerate(node.value))
+
+
+# --- sections -----------------------------------------------------------------
+
+
+def _data(ck: Checker, value: object, base_dir: Path) -> DataSpec:
+    value = ck.mapping(value, "data")
+    ck.keys(value, "data", DATA_KEYS, required=("prices",))
+    prices = _path(ck, value["prices"], "data.prices", base_dir)
+    halts = value.get("halts")
+    halts = _path(ck, halts, "data.halts", base_dir) if halts is not None else None
+    start = _optional_date(ck, value, "start", "data")
+    end = _optional_date(ck, value, "end", "data")
+    ck.date_range(start, end, "data")
+    return DataSpec(prices=prices, halts=halts, start=start, end=end)
+
+
+def _path(ck: Checker, value: object, where: str, base_dir: Path) -> Path:
+    text = ck.string(value, where)
+    if "\x00" in text:
+        ck.fail(where, "a path cannot contain a NUL character")
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _optional_date(ck: Checker, value: dict, name: str, where: str) -> dt.date | None:
+    raw = value.get(name)
+    return ck.date(raw, key(where, name)) if raw is not None else None
+
+
+def _account(ck: Checker, value: object) -> AccountSettings:
+    if value is None:
+        return AccountSettings()
+    value = ck.mapping(value, "account")
+    ck.keys(value, "account", ACCOUNT_KEYS)
+    checks = {
+        "window": lambda v, w: ck.choice(v, w, WINDOWS),
+        "window_minutes": lambda v, w: ck.integer(v, w, 1),
+        "auto_invest": ck.boolean,
+        "cash_minimum": ck.non_negative,
+        "min_auto_invest": ck.non_negative,
+        "min_trade": ck.non_negative,
+        "share_decimals": lambda v, w: ck.integer(v, w, 0, 10),
+        "allocation": lambda v, w: ck.choice(v, w, ALLOCATIONS),
+    }
+    return AccountSettings(**{k: checks[k](v, key("account", k)) for k, v in value.items()})
+
+
+def _cashflows(ck: Checker, value: object) -> tuple[Cashflow, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        ck.fail("cashflows", f"must be a list of deposits and withdrawals, got {show(value)}")
+    return tuple(_cashflow(ck, item, index("cashflows", i)) for i, item in enumerate(value))
+
+
+def _cashflow(ck: Checker, item: object, where: str) -> Cashflow:
+    item = ck.mapping(item, where)
+    ck.keys(item, where, CASHFLOW_KEYS)
+    kind = ck.exactly_one(item, where, ("deposit", "withdrawal"), "amount")
+    amount = ck.positive(item[kind], key(where, kind))
+    when = ck.exactly_one(item, where, ("date", "every"), "timing")
+    if when == "date":
+        for extra in ("start", "end"):
+            if extra in item:
+                ck.fail(key(where, extra), "only goes with every (a recurring item); "
+                                           "a one-off item has just date")
+        return Cashflow(kind=kind, amount=amount, date=ck.date(item["date"], key(where, "date")))
+    every = ck.choice(item["every"], key(where, "every"), FREQUENCIES)
+    if item.get("start") is None:
+        ck.fail(key(where, "start"), "required for a recurring item "
+                                     "(the first date of the schedule)")
+    start = ck.date(item["start"], key(where, "start"))
+    end = _optional_date(ck, item, "end", where)
+    ck.date_range(start, end, where)
+    return Cashflow(kind=kind, amount=amount, every=every, start=start, end=end)
+
+
+def _rebalance(ck: Checker, value: object) -> RebalancePolicy:
+    if value is None:
+        return RebalancePolicy()
+    value = ck.mapping(value, "rebalance")
+    ck.keys(value, "rebalance", ("every", "drift_band"))
+    every = ck.choice(value.get("every", "never"), "rebalance.every", REBALANCE_EVERY)
+    band = value.get("drift_band")
+    band = ck.positive(band, "rebalance.drift_band") if band is not None else None
+    return RebalancePolicy(every=every, drift_band=band)
+
+
+def _portfolio(ck: Checker, value: object) -> Pie:
+    value = ck.mapping(value, "portfolio", "a mapping with slices")
+    ck.keys(value, "portfolio", ("slices",), required=("slices",))
+    return ck.pie(value["slices"], "portfolio.slices", 1, [0])
+
+
+# --- events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """An event item whose shape is checked, waiting for the tree checks."""
+
+    date: dt.date
+    kind: str
+    item: dict
+    where: str
+
+
+def _events(ck: Checker, value: object, portfolio: Pie) -> tuple[Event, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        ck.fail("events", f"must be a list of dated requests, got {show(value)}")
+    raws = [_raw_event(ck, item, index("events", i)) for i, item in enumerate(value)]
+    raws.sort(key=lambda r: r.date)  # stable: same date keeps file order
+    tree = _Tree(ck, Node.of(portfolio))
+    return tuple(tree.apply(raw) for raw in raws)
+
+
+def _raw_event(ck: Checker, item: object, where: str) -> _Raw:
+    item = ck.mapping(item, where)
+    ck.keys(item, where, ("date", *EVENT_KINDS, "targets"), required=("date",))
+    date = ck.date(item["date"], key(where, "date"))
+    kind = ck.exactly_one(item, where, EVENT_KINDS, "request")
+    if kind == "remove_slice" and "targets" not in item:
+        ck.fail(key(where, "targets"), "required with remove_slice "
+                                       "(the remaining slices' new targets)")
+    if kind != "remove_slice" and "targets" in item:
+        ck.fail(key(where, "targets"), f"only goes with remove_slice, not {kind}")
+    return _Raw(date=date, kind=kind, item=item, where=where)
+
+
+class _Tree:
+    """The pie as events change it, for checking each event at its date."""
+
+    def __init__(self, ck: Checker, root: Node) -> None:
+        self.ck = ck
+        self.root = root
+        self.removed: dict[str, dt.date] = {}
+
+    def apply(self, raw: _Raw) -> Event:
+        return getattr(self, "_" + raw.kind)(raw, raw.item[raw.kind], key(raw.where, raw.kind))
+
+    # lookups
+
+    def _locate(self, value: object, where: str, date: dt.date) -> tuple[list[str], Node | None]:
+        """The path's parts and its sub-pie (None for a security); must exist."""
+        if not isinstance(value, str) or not value.strip():
+            self.ck.fail(where, f"must be a slice path (e.g. Growth/MTUM) or '{ROOT}', "
+                                f"got {show(value)}")
+        parts = path_parts(value)
+        if not parts:
+            return parts, self.root
+        found = self.root.find(parts)
+        if found is None:
+            path = "/".join(parts)
+            gone = next((d for p, d in self.removed.items()
+                         if path == p or path.startswith(p + "/")), None)
+            why = f"it was removed on {gone}" if gone else "no such slice"
+            shown = value.strip()[:60]
+            self.ck.fail(where, f"'{shown}' is not in the portfolio on {date} ({why})")
+        return parts, found[1]
+
+    def _pie(self, value: object, where: str, date: dt.date) -> tuple[str, Node]:
+        parts, node = self._locate(value, where, date)
+        if node is None:
+            self.ck.fail(where, f"'{'/'.join(parts)}' is a security, not a pie")
+        return ("/".join(parts) or ROOT), node
+
+    def _targets(self, value: object, where: str, names: list[str], pie: str) -> dict:
+        """A map naming exactly `names` with targets summing to 100."""
+        value = self.ck.mapping(value, where, "a mapping of slice names to targets")
+        out = {}
+        for name, target in value.items():
+            name = self.ck.slice_name(name, where)
+            out[name] = self.ck.positive(target, key(where, name))
+        missing = [n for n in names if n not in out]
+        extra = [n for n in out if n not in names]
+        if missing or extra:
+            said = "; ".join(p for p in (f"missing {', '.join(missing)}" if missing else "",
+                                         f"not in it {', '.join(extra)}" if extra else "") if p)
+            self.ck.fail(where, f"must name exactly the slices of pie '{pie}' "
+                                f"({', '.join(names)}); {said}"[:240])
+        self.ck.targets_sum(out.values(), where)
+        return {n: out[n] for n in names}
+
+    def _body(self, value: object, where: str, keys: tuple[str, ...]) -> dict:
+        value = self.ck.mapping(value, where)
+        self.ck.keys(value, where, keys, required=keys)
+        return value
+
+    # one method per request kind
+
+    def _set_targets(self, raw: _Raw, value: object, where: str) -> SetTargets:
+        body = self._body(value, where, ("pie", "slices"))
+        pie, node = self._pie(body["pie"], key(where, "pie"), raw.date)
+        targets = self._targets(body["slices"], key(where, "slices"), list(node.slices), pie)
+        for name, t in targets.items():
+            node.slices[name] = (t, node.slices[name][1])
+        return SetTargets(date=raw.date, pie=pie, targets=tuple(targets.items()))
+
+    def _add_slice(self, raw: _Raw, value: object, where: str) -> AddSlice:
+        body = self._body(value, where, ("pie", "slices"))
+        pie, node = self._pie(body["pie"], key(where, "pie"), raw.date)
+        where_slices = key(where, "slices")
+        given = self.ck.mapping(body["slices"], where_slices, "a mapping of slice names to targets")
+        depth = len(path_parts(pie)) + 2
+        targets: dict[str, float] = {}
+        new: dict[str, Pie | None] = {}
+        for name, v in given.items():
+            name = self.ck.slice_name(name, where_slices)
+            here = key(where_slices, name)
+            if isinstance(v, dict) and name not in node.slices:
+                self.ck.keys(v, here, ("target", "slices"), required=("target", "slices"))
+                targets[name] = self.ck.positive(v["target"], key(here, "target"))
+                new[name] = self.ck.pie(v["slices"], key(here, "slices"), depth, [0])
+            else:
+                targets[name] = self.ck.positive(v, here)
+                if name not in node.slices:
+                    new[name] = None
+        missing = [n for n in node.slices if n not in targets]
+        if missing:
+            self.ck.fail(where_slices, f"must give every slice of pie '{pie}' its new target; "
+                                       f"missing {', '.join(missing)}"[:240])
+        if not new:
+            self.ck.fail(where_slices, f"adds no new slice to pie '{pie}' "
+                                       "(use set_targets to change targets)")
+        self.ck.targets_sum(targets.values(), where_slices)
+        order = [*node.slices, *new]
+        for name in order:
+            sub = node.slices[name][1] if name in node.slices else new[name]
+            node.slices[name] = (targets[name], Node.of(sub) if isinstance(sub, Pie) else sub)
+            self.removed.pop("/".join([*path_parts(pie), name]), None)
+        return AddSlice(date=raw.date, pie=pie, targets=tuple((n, targets[n]) for n in order),
+                        new=tuple(new.items()))
+
+    def _remove_slice(self, raw: _Raw, value: object, where: str) -> RemoveSlice:
+        parts, _ = self._locate(value, where, raw.date)
+        if not parts:
+            self.ck.fail(where, f"cannot remove the root pie '{ROOT}'")
+        parent_name = "/".join(parts[:-1]) or ROOT
+        parent = self.root if len(parts) == 1 else self.root.find(parts[:-1])[1]
+        if len(parent.slices) == 1:
+            self.ck.fail(where, f"'{'/'.join(parts)}' is the last slice of pie '{parent_name}' "
+                                "(a pie needs at least one slice)")
+        remaining = [n for n in parent.slices if n != parts[-1]]
+        targets = self._targets(raw.item["targets"], key(raw.where, "targets"), remaining,
+                                parent_name)
+        del parent.slices[parts[-1]]
+        for name, t in targets.items():
+            parent.slices[name] = (t, parent.slices[name][1])
+        path = "/".join(parts)
+        self.removed[path] = raw.date
+        return RemoveSlice(date=raw.date, path=path, targets=tuple(targets.items()))
+
+    def _order(self, raw: _Raw, value: object, where: str) -> Order:
+        body = self._body(value, where, ("slice", "side", "amount"))
+        side = self.ck.choice(body["side"], key(where, "side"), ("buy", "sell"))
+        amount = body["amount"]
+        if amount == "all":
+            if side == "buy":
+                self.ck.fail(key(where, "amount"), "'all' is only for a sell; "
+                                                   "a buy needs a dollar amount")
+            amount = None
+        else:
+            amount = self.ck.positive(amount, key(where, "amount"))
+        parts, _ = self._locate(body["slice"], key(where, "slice"), raw.date)
+        return Order(date=raw.date, path="/".join(parts) or ROOT, side=side, amount=amount)
+
+    def _rebalance(self, raw: _Raw, value: object, where: str) -> RebalanceRequest:
+        pie, _ = self._pie(value, where, raw.date)
+        return RebalanceRequest(date=raw.date, pie=pie)
+
+
+__all__ = ["load_strategy", "parse_strategy", "read_yaml", "StrategyError"]
