@@ -1,12 +1,94 @@
-"""`backtest validate STRATEGY` (filled by the strategy-parser work)."""
+"""`backtest validate STRATEGY`: check a strategy file and its data, run nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
+from pathlib import Path
+
 import click
+import yaml
+
+from backtest.domain.strategy import Strategy
+from backtest.errors import StrategyError
+from backtest.io.strategy_file import load_strategy
 
 
 @click.command()
 @click.argument("strategy", type=click.Path(dir_okay=False))
-def validate(strategy: str) -> None:
-    """Check a strategy file (and its data) without running it."""
-    raise click.ClickException("not implemented yet")
+@click.option("--no-data", is_flag=True,
+              help="Check only the strategy file, not the price data and halts it names.")
+def validate(strategy: str, no_data: bool) -> None:
+    """Check a strategy file (and its data) without running it.
+
+    Reads STRATEGY (YAML), checks every key against the strategy format,
+    checks the dated events against the pie as it changes over time, then
+    loads the price data and halt calendar the file names and builds the
+    market for the run's dates. Prints a short summary and any warnings;
+    a problem is one line naming the file and key, with exit status 2.
+
+    Example:
+
+        backtest validate strategies/factor_pie.yaml
+    """
+    strat = parse_for_cli(strategy)
+    tickers = strat.tickers()
+    click.echo(f"{strategy}: ok: {strat.name}")
+    click.echo(f"  tickers: {len(tickers)} ({' '.join(tickers)})")
+    click.echo(f"  cashflows: {len(strat.cashflows)}, events: {len(strat.events)}")
+    if no_data:
+        return
+    sessions, n_halts, notes = _check_data(strat)
+    if sessions:
+        click.echo(f"  sessions: {len(sessions)} from {sessions[0]} to {sessions[-1]}")
+    else:
+        notes.append("the data has no sessions in the run's date range")
+    if strat.data.halts is not None:
+        click.echo(f"  halts: {n_halts} in the run's sessions")
+    for note in notes + _date_warnings(strat, sessions):
+        click.echo(f"warning: {note}", err=True)
+
+
+def parse_for_cli(path: str | Path) -> Strategy:
+    """`load_strategy`, with conversion failures on user input as one-line errors."""
+    try:
+        return load_strategy(path)
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        raise StrategyError(f"cannot read the strategy: {' '.join(str(exc).split())}",
+                            source=path) from exc
+
+
+def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
+    """Load the prices and halts and build the market; its warnings are returned."""
+    from backtest.io.halts import load_halts
+    from backtest.io.market_builder import build_market
+    from backtest.io.prices import load_prices
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prices = load_prices(strat.data.prices)
+        halts = load_halts(strat.data.halts) if strat.data.halts is not None else ()
+        market = build_market(prices, strat.tickers(), start=strat.data.start,
+                              end=strat.data.end, halts=halts,
+                              start_tickers=strat.portfolio.tickers(), source=strat.source)
+    notes = [" ".join(str(w.message).split()) for w in caught]
+    return market.session_dates(), len(market.halts), notes
+
+
+def _date_warnings(strat: Strategy, sessions: list[dt.date]) -> list[str]:
+    """Dated items that fall outside the sessions never happen."""
+    if not sessions:
+        return []
+    first, last = sessions[0], sessions[-1]
+    out = []
+    for i, cf in enumerate(strat.cashflows):
+        when = cf.date or cf.start
+        if when is not None and when > last:
+            out.append(f"cashflows[{i}] starts on {when}, after the last session {last}")
+        elif cf.date is not None and cf.date < first:
+            out.append(f"cashflows[{i}] is dated {cf.date}, before the first session {first}")
+    for ev in strat.events:
+        if not first <= ev.date <= last:
+            out.append(f"{type(ev).__name__} on {ev.date} is outside the sessions "
+                       f"{first}..{last} and never happens")
+    return out
