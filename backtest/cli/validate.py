@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
 import click
@@ -59,19 +58,17 @@ def parse_for_cli(path: str | Path) -> Strategy:
 
 
 def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
-    """Load the prices and halts and build the market; its warnings are returned."""
+    """Load the prices and halts and build the market; return its warnings too."""
     from backtest.io.halts import load_halts
     from backtest.io.market_builder import build_market
     from backtest.io.prices import load_prices
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        prices = load_prices(strat.data.prices)
-        halts = load_halts(strat.data.halts) if strat.data.halts is not None else ()
-        market = build_market(prices, strat.tickers(), start=strat.data.start,
-                              end=strat.data.end, halts=halts,
-                              start_tickers=strat.portfolio.tickers(), source=strat.source)
-    notes = [" ".join(str(w.message).split()) for w in caught]
+    prices = load_prices(strat.data.prices)
+    halts = load_halts(strat.data.halts) if strat.data.halts is not None else ()
+    market, notes = build_market(prices, strat.tickers(), start=strat.data.start,
+                                 end=strat.data.end, halts=halts,
+                                 start_tickers=strat.portfolio.tickers(),
+                                 source=strat.data.prices)
     return market.session_dates(), len(market.halts), notes
 
 
