@@ -1,0 +1,29 @@
+"""Queued requests: what waits for a trade window, and how to describe it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backtest.domain.strategy import Order, RebalanceRequest, RemoveSlice
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A scheduled withdrawal of `amount` dollars."""
+
+    amount: float
+
+
+Request = Order | RemoveSlice | RebalanceRequest | Withdrawal
+
+
+def describe(req: Request) -> str:
+    """A short plain description for the event log."""
+    if isinstance(req, Withdrawal):
+        return f"withdrawal {req.amount:.2f}"
+    if isinstance(req, Order):
+        amount = "all" if req.amount is None else f"{req.amount:.2f}"
+        return f"order {req.side} {req.path} {amount}"
+    if isinstance(req, RemoveSlice):
+        return f"remove_slice {req.path}"
+    return f"rebalance {req.pie}"

@@ -1,0 +1,315 @@
+"""The day loop (trading-model.md, "The day"), one session at a time.
+
+`Simulation.sessions()` yields a `SessionReport` per session, for replay;
+`Simulation.run()` is the same loop to the end, jumping over sessions where
+nothing can happen (no flow, dividend, request, halt, rebalance, or waiting
+cash), and leaves valuation to array work in `backtest.engine.result`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backtest.domain.halts import Halt
+from backtest.domain.pie import ROOT
+from backtest.domain.strategy import (
+    AddSlice,
+    Order,
+    RebalanceRequest,
+    RemoveSlice,
+    SetTargets,
+    Strategy,
+)
+from backtest.engine.book import Book, TreeShape
+from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
+from backtest.engine.market import Market
+from backtest.engine.requests import Request, Withdrawal
+from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
+from backtest.engine.weights import first_breach, membership, slice_weights
+from backtest.engine.window import Window, WindowPrices
+
+WINDOW_START = {"morning": 9 * 60 + 30, "afternoon": 15 * 60}
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass
+class SessionReport:
+    """What happened on one session (for replay and notebooks)."""
+
+    index: int
+    date: dt.date
+    cash: float
+    deposits: float
+    dividends: float
+    withdrawals: float
+    windows: list[WindowRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    shares: np.ndarray | None = None  # per leaf id, after the session
+
+
+class Simulation:
+    """Drives a strategy over a market, session by session. No I/O."""
+
+    def __init__(self, strategy: Strategy, market: Market) -> None:
+        self.strategy = strategy
+        self.market = market
+        self.settings = strategy.account
+        self.n = len(market.sessions)
+        tix = {t: i for i, t in enumerate(market.tickers)}
+        self.book = Book(strategy.portfolio, tix)
+        self.cash = 0.0
+        self.queue: list[Request] = []
+        self.ledger = Ledger()
+        self.next_session = 0
+        self._close_ffill = _ffill(market.close)
+        self._schedule()
+        # Histories for array valuation at the end.
+        self.cash_at: dict[int, float] = {}
+        self.deposits = np.zeros(self.n)
+        self.withdrawals = np.zeros(self.n)
+        self.dividends = np.zeros(self.n)
+        self.share_snapshots: list[tuple[int, np.ndarray]] = []
+        self.shapes: list[tuple[int, TreeShape]] = [(0, self.book.shape())]
+        self._member = membership(self.shapes[0][1], len(self.book.leaf_paths))
+        self._drift_rebalance_at: int | None = None
+
+    # ---- precomputed schedule ----------------------------------------------------
+    def _schedule(self) -> None:
+        sessions = self.market.sessions
+        self.deposit_in = np.zeros(self.n)
+        self.requests_at: dict[int, list[object]] = defaultdict(list)
+        for flow in self.strategy.cashflows:
+            for i in cashflow_sessions(flow, sessions):
+                if flow.kind == "deposit":
+                    self.deposit_in[i] += flow.amount
+                else:
+                    self.requests_at[i].append(Withdrawal(flow.amount))
+        for ev in self.strategy.events:
+            i = session_of(sessions, ev.date)
+            if i is not None:
+                self.requests_at[i].append(ev)
+        self.periodic = new_period_sessions(sessions, self.strategy.rebalance.every)
+        self.halts_at: dict[int, list[Halt]] = defaultdict(list)
+        for h in self.market.halts:
+            i = int(np.searchsorted(sessions, np.datetime64(h.date, "D")))
+            if i < self.n and sessions[i] == np.datetime64(h.date, "D"):
+                self.halts_at[i].append(h)
+        self.windows = (["morning", "afternoon"] if self.settings.window == "both"
+                        else [self.settings.window])
+        active = self.deposit_in > 0
+        active |= self.periodic
+        active |= (self.market.dividend > 0).any(axis=1)
+        active |= self._fill_prices_missing()
+        for i in list(self.requests_at) + list(self.halts_at):
+            active[i] = True
+        skipped = np.zeros(self.n, dtype=bool)
+        for w in self.windows:
+            skipped |= self.market.close_time <= WINDOW_START[w]
+        active |= skipped
+        if self.n:
+            active[0] = True
+        self.scheduled = active
+
+    def _fill_prices_missing(self) -> np.ndarray:
+        miss = np.isnan(self.market.close)
+        if "morning" in self.windows and self.market.has_open:
+            miss |= np.isnan(self.market.open) & np.isnan(self.market.close)
+        return miss.any(axis=1)
+
+    # ---- driving ----------------------------------------------------------------
+    def sessions(self) -> Iterator[SessionReport]:
+        """Yield a report for every remaining session, in order."""
+        while self.next_session < self.n:
+            yield self.step()
+
+    def step(self) -> SessionReport:
+        """Process the next session and report it."""
+        i = self.next_session
+        self.next_session += 1
+        if self._is_active(i):
+            return self._process(i)
+        return SessionReport(i, self._date(i), self.cash, 0.0, 0.0, 0.0,
+                             shares=self.book.shares.copy())
+
+    def run_to_end(self) -> None:
+        """Process every remaining session, skipping those where nothing happens."""
+        active = self.scheduled
+        while self.next_session < self.n:
+            i = self.next_session
+            if not self._dynamic_pending(i):
+                nxt = np.flatnonzero(active[i:])
+                jump = i + int(nxt[0]) if len(nxt) else self.n
+                if self._drift_rebalance_at is not None:
+                    jump = min(jump, self._drift_rebalance_at)
+                if jump >= self.n:
+                    self.next_session = self.n
+                    break
+                i = jump
+            self.next_session = i + 1
+            self._process(i)
+
+    def _is_active(self, i: int) -> bool:
+        return bool(self.scheduled[i]) or self._dynamic_pending(i)
+
+    def _dynamic_pending(self, i: int) -> bool:
+        if self.queue or self._drift_rebalance_at == i:
+            return True
+        s = self.settings
+        excess = self.cash - s.cash_minimum
+        return s.auto_invest and excess >= s.min_auto_invest and excess > 0
+
+    def _date(self, i: int) -> dt.date:
+        return self.market.sessions[i].astype(object)
+
+    # ---- one session ----------------------------------------------------------------
+    def _process(self, i: int) -> SessionReport:
+        n_events = len(self.ledger.events)
+        n_windows = len(self.ledger.windows)
+        version = self.book.version
+        before = self.book.shares.copy()
+        self._cash_arrives(i)
+        self._queue_requests(i)
+        for w in self.windows:
+            self._window(i, w)
+        self.cash_at[i] = self.cash
+        if self.book.version != version:
+            shape = self.book.shape()
+            self.shapes.append((i, shape))
+            self._member = membership(shape, len(self.book.leaf_paths))
+        if len(before) != len(self.book.shares) or not np.array_equal(before, self.book.shares):
+            self.share_snapshots.append((i, self.book.shares.copy()))
+        if self.strategy.rebalance.drift_band is not None:
+            self._check_drift(i)
+        return SessionReport(i, self._date(i), self.cash, float(self.deposit_in[i]),
+                             float(self.dividends[i]), float(self.withdrawals[i]),
+                             self.ledger.windows[n_windows:], self.ledger.events[n_events:],
+                             shares=self.book.shares.copy())
+
+    def _cash_arrives(self, i: int) -> None:
+        self.cash += self.deposit_in[i]
+        self.deposits[i] = self.deposit_in[i]
+        if len(self.book.shares):
+            per_share = self.market.dividend[i, np.asarray(self.book.leaf_ticker)]
+            paid = float(np.dot(self.book.shares, per_share))
+            self.dividends[i] = paid
+            self.cash += paid
+
+    def _queue_requests(self, i: int) -> None:
+        for req in self.requests_at.get(i, ()):
+            if isinstance(req, SetTargets):
+                self.book.set_targets(req.pie, dict(req.targets))
+                self.ledger.event(i, "target_edit", req.pie)
+            elif isinstance(req, AddSlice):
+                self.book.add_slices(req.pie, dict(req.targets), req.new)
+                added = ", ".join(name for name, _ in req.new)
+                self.ledger.event(i, "target_edit", f"{req.pie}: added {added}")
+            elif isinstance(req, RebalanceRequest):
+                self._queue_rebalance(req)
+            else:
+                assert isinstance(req, Order | RemoveSlice | Withdrawal)
+                self.queue.append(req)
+        if self.periodic[i]:
+            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
+        if self._drift_rebalance_at == i:
+            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
+            self._drift_rebalance_at = None
+
+    def _queue_rebalance(self, req: RebalanceRequest) -> None:
+        """A rebalance of a pie already waiting is not queued twice."""
+        if not any(isinstance(r, RebalanceRequest) and r.pie == req.pie for r in self.queue):
+            self.queue.append(req)
+
+    # ---- the window ----------------------------------------------------------------
+    def _window(self, i: int, name: str) -> None:
+        start = WINDOW_START[name]
+        end = start + self.settings.window_minutes
+        close = int(self.market.close_time[i])
+        if close <= start:
+            self.ledger.event(i, "window_skipped",
+                              f"{name} window: the session closes early at {_hhmm(close)}")
+            return
+        halts = self.halts_at.get(i, ())
+        market_halt = next((h for h in halts if h.is_market and h.overlaps(start, end)), None)
+        if market_halt is not None:
+            until = "close" if market_halt.effective_end() >= 24 * 60 else \
+                _hhmm(market_halt.effective_end())
+            self.ledger.event(i, "halt_deferred",
+                              f"{name} window: market halt level {market_halt.level} "
+                              f"{_hhmm(market_halt.start)}-{until}")
+            return
+        prices = self._window_prices(i, name, [h for h in halts if not h.is_market
+                                               and h.overlaps(start, end)])
+        win = Window(self.book, self.cash, prices, self.settings)
+        out = win.run(self.queue, self.settings.auto_invest)
+        self.cash = win.cash
+        self.queue = out.deferred
+        self.withdrawals[i] += out.withdrawn
+        self.ledger.windows.append(WindowRecord(i, name, prices.fill, out.fills))
+        for kind, detail in out.events:
+            self.ledger.event(i, kind, detail)
+
+    def _window_prices(self, i: int, name: str, ticker_halts: list[Halt]) -> WindowPrices:
+        m = self.market
+        close = m.close[i]
+        if name == "morning" and m.has_open:
+            fill = np.where(np.isnan(m.open[i]), close, m.open[i])
+        else:
+            fill = close.copy()
+        last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
+        value = np.where(np.isnan(fill), last, fill)
+        halted = ["" for _ in m.tickers]
+        in_tree = set(self.book.leaf_ticker[lf.leaf] for lf in self.book.root.leaves())
+        for col in np.flatnonzero(np.isnan(fill)):
+            halted[col] = f"{m.tickers[col]} has no price"
+            if col in in_tree and name == self.windows[0]:
+                self.ledger.event(i, "missing_price",
+                                  f"{m.tickers[col]} has no price on this session: "
+                                  "treated as halted")
+        for h in ticker_halts:
+            if h.scope in m.tickers:
+                col = m.tickers.index(h.scope)
+                end = "close" if h.end is None else _hhmm(h.end)
+                halted[col] = f"{h.scope} halted ({h.level} {_hhmm(h.start)}-{end})"
+        return WindowPrices(fill, value, tuple(halted))
+
+    # ---- drift band -------------------------------------------------------------------
+    def _check_drift(self, i: int) -> None:
+        """Find the first close from `i` (while nothing else happens) beyond the band."""
+        if self._drift_rebalance_at is not None:
+            return
+        if self._dynamic_pending(i + 1) or i + 1 >= self.n:
+            stop = i + 1
+        else:
+            nxt = np.flatnonzero(self.scheduled[i + 1:])
+            stop = i + 1 + int(nxt[0]) if len(nxt) else self.n
+        shape = self.shapes[-1][1]
+        lv = _leaf_values(self.book.shares, np.asarray(self.book.leaf_ticker),
+                          self._close_ffill[i:stop])
+        k = first_breach(slice_weights(lv, shape, self._member), shape,
+                         self.strategy.rebalance.drift_band / 100.0)
+        if k is not None and i + k + 1 < self.n:
+            self._drift_rebalance_at = i + k + 1
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN down the rows (last known value per column)."""
+    if a.size == 0:
+        return a.copy()
+    idx = np.where(np.isnan(a), 0, np.arange(a.shape[0])[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = a[idx, np.arange(a.shape[1])[None, :]]
+    return out
+
+
+def _leaf_values(shares: np.ndarray, leaf_ticker: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """(sessions x leaves) values of constant holdings at the given closes."""
+    px = closes[:, leaf_ticker] if len(leaf_ticker) else closes[:, :0]
+    return np.where(shares[None, :] > 0, shares[None, :] * np.nan_to_num(px), 0.0)

@@ -1,0 +1,247 @@
+"""One trade window (trading-model.md, "The window, step by step").
+
+Orders (sells, then buys), slice removals, rebalance requests, withdrawals,
+then auto-invest; every step sees the state the step before left. A request
+that would trade a halted (or unpriced) ticker waits for the next window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backtest.domain.strategy import AccountSettings, Order, RebalanceRequest, RemoveSlice
+from backtest.engine.allocation import DEPOSIT_RULES, WITHDRAWAL_RULES
+from backtest.engine.book import Book, Node
+from backtest.engine.ledger import Fill
+from backtest.engine.requests import Request, Withdrawal, describe
+
+GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
+
+Plan = list[tuple[int, float | None]]  # (leaf id, dollars; None = every share)
+
+
+@dataclass(frozen=True)
+class WindowPrices:
+    """Prices of one window, per market column.
+
+    fill: the window's fill price (NaN where there is none).
+    value: what holdings are worth in the window (fill, else the last close).
+    halted: why a column cannot trade now ("" where it can).
+    """
+
+    fill: np.ndarray
+    value: np.ndarray
+    halted: tuple[str, ...]
+
+
+@dataclass
+class WindowOutcome:
+    """What the window did, for the ledger and the day's books."""
+
+    fills: list[Fill] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    withdrawn: float = 0.0
+    deferred: list[Request] = field(default_factory=list)
+
+
+class Window:
+    """Runs the queue and auto-invest against a book at one window's prices."""
+
+    def __init__(self, book: Book, cash: float, prices: WindowPrices,
+                 settings: AccountSettings) -> None:
+        self.book = book
+        self.cash = cash
+        self.prices = prices
+        self.settings = settings
+        self.scale = 10 ** settings.share_decimals
+        self.deposit_rule = DEPOSIT_RULES[settings.allocation]
+        self.withdrawal_rule = WITHDRAWAL_RULES[settings.allocation]
+        self.out = WindowOutcome()
+
+    # ---- the steps ------------------------------------------------------------
+    def run(self, queue: list[Request], auto_invest: bool) -> WindowOutcome:
+        orders = [r for r in queue if isinstance(r, Order)]
+        self._sell_orders([o for o in orders if o.side == "sell"])
+        self._buy_orders([o for o in orders if o.side == "buy"])
+        for req in queue:
+            if isinstance(req, RemoveSlice):
+                self._removal(req)
+        for req in queue:
+            if isinstance(req, RebalanceRequest):
+                self._rebalance(req)
+        for req in queue:
+            if isinstance(req, Withdrawal):
+                self._withdrawal(req)
+        if auto_invest:
+            self._auto_invest()
+        deferred = {id(r) for r in self.out.deferred}
+        self.out.deferred = [r for r in queue if id(r) in deferred]
+        return self.out
+
+    def _sell_orders(self, orders: list[Order]) -> None:
+        for o in orders:
+            plan = self._sell_plan(self.book.node(o.path), o.amount)
+            if not self._defer_if_halted(o, plan):
+                self._execute_sells(plan, "order")
+
+    def _buy_orders(self, orders: list[Order]) -> None:
+        ready = []
+        for o in orders:
+            assert o.amount is not None
+            plan = self._buy_plan(self.book.node(o.path), o.amount)
+            if not self._defer_if_halted(o, plan):
+                ready.append(o)
+        total = sum(o.amount for o in ready if o.amount is not None)
+        factor = 1.0
+        if total > self.cash:
+            factor = self.cash / total
+            self.out.events.append(("scaled", f"buy orders scaled to {factor:.6f}"))
+        for o in ready:
+            assert o.amount is not None
+            node = self.book.node(o.path)
+            self._execute_buys(self._buy_plan(node, o.amount * factor), "order")
+
+    def _removal(self, req: RemoveSlice) -> None:
+        sells = self._sell_plan(self.book.node(req.path), None)
+        if self._defer_if_halted(req, sells):
+            return
+        proceeds = self._proceeds(sells)
+        # Plan the reinvestment on the tree as it will be, to check its halts too.
+        undo = self.book.remove(req.path, dict(req.targets))
+        buys = self._buy_plan(self.book.node(undo.parent), proceeds)
+        if self._halted_columns(buys):
+            self.book.restore(undo)
+            self._defer_if_halted(req, buys)
+            return
+        self._execute_sells(sells, "removal")
+        self._execute_buys(self._buy_plan(self.book.node(undo.parent), proceeds), "removal")
+        self.out.events.append(("removal", req.path))
+
+    def _rebalance(self, req: RebalanceRequest) -> None:
+        node = self.book.node(req.pie)
+        values = self._node_values()
+        pv = self._leaf_values()
+        sells: Plan = []
+        buys: Plan = []
+        for leaf, target in self.book.target_values(node, values):
+            delta = target - pv[leaf]
+            if delta < 0:
+                sells.append((leaf, -delta))
+            elif delta > 0:
+                buys.append((leaf, delta))
+        if self._defer_if_halted(req, sells + buys):
+            return
+        self._execute_sells(sells, "rebalance")
+        self._execute_buys(buys, "rebalance")
+
+    def _withdrawal(self, req: Withdrawal) -> None:
+        invested = float(self._leaf_values().sum())
+        if req.amount > self.cash + invested + 1e-9:
+            self.out.events.append(
+                ("rejected", f"{describe(req)} exceeds the account value "
+                             f"{self.cash + invested:.2f}"))
+            return
+        rest = req.amount - min(self.cash, req.amount)
+        plan: Plan = []
+        if rest > 0:
+            plan = self._sell_plan(self.book.root, rest)
+            if self._defer_if_halted(req, plan):
+                return
+        self._execute_sells(plan, "withdrawal")
+        self.cash = max(0.0, self.cash - req.amount)
+        self.out.withdrawn += req.amount
+
+    def _auto_invest(self) -> None:
+        excess = self.cash - self.settings.cash_minimum
+        if excess < self.settings.min_auto_invest or excess <= 0:
+            return
+        plan = self._buy_plan(self.book.root, excess)
+        halted = self._halted_columns(plan)
+        self._execute_buys([(lf, a) for lf, a in plan
+                            if self.book.leaf_ticker[lf] not in halted], "auto_invest")
+
+    # ---- plans ------------------------------------------------------------------
+    def _leaf_values(self) -> np.ndarray:
+        return self.book.leaf_values(self.prices.value)
+
+    def _node_values(self) -> dict[int, float]:
+        return self.book.node_values(self._leaf_values())
+
+    def _buy_plan(self, node: Node, amount: float) -> Plan:
+        if amount <= 0:
+            return []
+        plan = self.book.distribute(node, amount, self.deposit_rule, self._node_values())
+        return [(lf, a) for lf, a in plan if a >= self.settings.min_trade]
+
+    def _sell_plan(self, node: Node, amount: float | None) -> Plan:
+        """Sell `amount` dollars from `node` by the withdrawal rule (None: everything)."""
+        values = self._node_values()
+        held = [(lf.leaf, None) for lf in node.leaves() if self.book.shares[lf.leaf] > 0]
+        if amount is None or amount >= values[id(node)]:
+            return held  # type: ignore[return-value]
+        return list(self.book.distribute(node, amount, self.withdrawal_rule, values))
+
+    def _proceeds(self, plan: Plan) -> float:
+        total = 0.0
+        for lf, dollars in plan:
+            total += self._sell_shares(lf, dollars) * self.prices.fill[self.book.leaf_ticker[lf]]
+        return total
+
+    def _halted_columns(self, plan: Plan) -> dict[int, str]:
+        out = {}
+        for lf, _ in plan:
+            col = self.book.leaf_ticker[lf]
+            if self.prices.halted[col]:
+                out[col] = self.prices.halted[col]
+        return out
+
+    def _defer_if_halted(self, req: Request, plan: Plan) -> bool:
+        halted = self._halted_columns(plan)
+        if not halted:
+            return False
+        why = "; ".join(halted[c] for c in sorted(halted))
+        self.out.events.append(("halt_deferred", f"{describe(req)}: {why}"))
+        self.out.deferred.append(req)
+        return True
+
+    # ---- execution -----------------------------------------------------------------
+    def _sell_shares(self, leaf: int, dollars: float | None) -> float:
+        held = float(self.book.shares[leaf])
+        if dollars is None:
+            return held
+        price = self.prices.fill[self.book.leaf_ticker[leaf]]
+        shares = math.ceil(dollars / price * self.scale - GRID_EPS) / self.scale
+        return min(shares, held)
+
+    def _execute_sells(self, plan: Plan, reason: str) -> None:
+        for leaf, dollars in plan:
+            shares = self._sell_shares(leaf, dollars)
+            if shares <= 0:
+                continue
+            col = self.book.leaf_ticker[leaf]
+            amount = shares * self.prices.fill[col]
+            self.book.shares[leaf] = round(self.book.shares[leaf] - shares,
+                                           self.settings.share_decimals)
+            self.cash += amount
+            self.out.fills.append((leaf, col, -shares, -amount, reason))
+
+    def _execute_buys(self, plan: Plan, reason: str) -> None:
+        for leaf, dollars in plan:
+            if dollars is None or dollars < self.settings.min_trade:
+                continue
+            col = self.book.leaf_ticker[leaf]
+            price = self.prices.fill[col]
+            dollars = min(dollars, self.cash)
+            shares = math.floor(dollars / price * self.scale + GRID_EPS) / self.scale
+            if shares * price > self.cash:  # never spend more than there is
+                shares -= 1 / self.scale
+            if shares <= 0:
+                continue
+            amount = shares * price
+            self.book.shares[leaf] = round(self.book.shares[leaf] + shares,
+                                           self.settings.share_decimals)
+            self.cash -= amount
+            self.out.fills.append((leaf, col, shares, amount, reason))
