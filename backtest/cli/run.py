@@ -1,13 +1,70 @@
-"""`backtest run STRATEGY` (filled by the engine work)."""
+"""`backtest run STRATEGY`: simulate the account and write the run's files."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import click
+
+from backtest.engine.result import run as run_simulation
+from backtest.engine.simulation import Simulation
+from backtest.engine.summary import summarize
+from backtest.io.inputs import load_inputs
+from backtest.io.run_output import write_run
+
+
+def slug(name: str) -> str:
+    """A folder name from a strategy name: lower case, words joined by '-'."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return text or "run"
 
 
 @click.command()
 @click.argument("strategy", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default=None)
-def run(strategy: str, out: str | None) -> None:
-    """Run a strategy over its price data and write the run's files."""
-    raise click.ClickException("not implemented yet")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the run's files [default: reports/<strategy-name>/].")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Also write the PNG charts and report.html.")
+@click.option("--risk-free", type=float, default=0.0, show_default=True,
+              help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
+    """Run a strategy over its price data and write the run's files.
+
+    Writes summary.json, daily/trades/allocations/holdings/drift/events
+    Parquet tables and (unless --no-report) the charts and report.html, all
+    at once: the folder is replaced only when everything is written.
+
+    Example:
+
+        backtest run strategies/factor_pie.yaml --out reports/factor
+    """
+    inputs = load_inputs(strategy)
+    for note in inputs.warnings:
+        click.echo(f"warning: {note}", err=True)
+    result = run_simulation(Simulation(inputs.strategy, inputs.market))
+    summary = summarize(result, risk_free=risk_free)
+    dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
+
+    def add_report(folder: Path) -> None:
+        if report:
+            from backtest.report import write_report
+
+            band = inputs.strategy.rebalance.drift_band
+            write_report(folder, risk_free=risk_free,
+                         drift_band=band / 100.0 if band else 0.05)
+
+    write_run(result, summary, dest, extra=add_report)
+    click.echo(_headline(summary, dest))
+
+
+def _headline(s: dict, dest: Path) -> str:
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:+.2%}"
+
+    return (f"{s['name']}: {s['start']} to {s['end']}\n"
+            f"  final value  ${s['final_value']:,.2f}   deposits ${s['total_deposits']:,.2f}"
+            f"   withdrawals ${s['total_withdrawals']:,.2f}\n"
+            f"  TWR {pct(s['twr'])}   MWR {pct(s['mwr'])}   CAGR {pct(s['cagr'])}"
+            f"   max drawdown {pct(s['max_drawdown'])}\n"
+            f"  wrote {dest}/")

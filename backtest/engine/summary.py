@@ -1,0 +1,37 @@
+"""The run's summary.json values (strategy-format.md), from its tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backtest.analytics.drift import max_abs_drift
+from backtest.analytics.metrics import clean_dict, performance_summary
+from backtest.engine.result import RunResult
+
+SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_withdrawals",
+                "total_dividends", "twr", "mwr", "cagr", "volatility", "sharpe", "sortino",
+                "max_drawdown", "max_abs_drift")
+
+
+def summarize(result: RunResult, *, risk_free: float = 0.0) -> dict[str, Any]:
+    """The contract's keys first, then the extra measures the report uses."""
+    perf = performance_summary(result.daily, risk_free=risk_free)
+    daily = result.daily
+    out: dict[str, Any] = {
+        "name": result.name,
+        "start": perf.get("start"),
+        "end": perf.get("end"),
+        "final_value": float(daily["value"].iloc[-1]) if len(daily) else 0.0,
+        "total_deposits": result.total_deposits,
+        "total_withdrawals": result.total_withdrawals,
+        "total_dividends": result.total_dividends,
+        "max_abs_drift": max_abs_drift(result.drift),
+    }
+    for key in ("twr", "mwr", "cagr", "volatility", "sharpe", "sortino", "max_drawdown"):
+        out[key] = perf.get(key)
+    ordered = {k: out[k] for k in SUMMARY_KEYS}
+    ordered.update({k: v for k, v in perf.items() if k not in ordered})
+    ordered["trades"] = int(len(result.trades))
+    ordered["halt_deferrals"] = int((result.events["kind"] == "halt_deferred").sum()) \
+        if len(result.events) else 0
+    return clean_dict(ordered)

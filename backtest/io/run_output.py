@@ -1,0 +1,61 @@
+"""Writing a run's files (strategy-format.md) atomically.
+
+Everything goes to a temporary folder beside the destination, which is then
+renamed into place: a crash or an interrupt never leaves a half-written run,
+and the previous run's folder stays intact until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from backtest.engine.result import RunResult
+
+TABLES = ("daily", "trades", "allocations", "holdings", "drift", "events")
+
+
+def write_tables(result: RunResult, summary: dict[str, Any], folder: Path) -> None:
+    """Write summary.json and the Parquet tables into an existing `folder`."""
+    for name in TABLES:
+        frame: pd.DataFrame = getattr(result, name)
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_folder(dest: Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `dest` only if the block succeeds."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+        old = None
+        if dest.exists():
+            old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_run(result: RunResult, summary: dict[str, Any], dest: Path,
+              extra: Callable[[Path], object] | None = None) -> Path:
+    """Write the run to `dest` atomically; `extra(folder)` adds files (the report)."""
+    with atomic_folder(dest) as folder:
+        write_tables(result, summary, folder)
+        if extra is not None:
+            extra(folder)
+    return dest
