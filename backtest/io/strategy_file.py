@@ -110,8 +110,9 @@ def read_yaml(path: Path) -> object:
 
 def load_yaml(text: str, ck: Checker) -> object:
     """Compose, reject duplicate keys, then construct plain data."""
-    loader = _SafeLoader(text)
+    loader = None
     try:
+        loader = _SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -119,10 +120,14 @@ def load_yaml(text: str, ck: Checker) -> object:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        problem = str(exc.problem or exc.context or "invalid YAML")
+        if problem.startswith("but ") and exc.context:
+            problem = f"{exc.context}, {problem}"
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else (
+            "YAML syntax error")
         where = f"line {mark.line + 1}" if mark is not None else None
         col = f" (column {mark.column + 1})" if mark is not None else ""
-        ck.fail(where, f"YAML syntax error: {problem}{col}")
+        ck.fail(where, f"{kind}: {' '.join(problem.split())}{col}")
     except yaml.YAMLError as exc:
         ck.fail(None, f"not valid YAML: {' '.join(str(exc).split())}")
     except RecursionError:
@@ -131,7 +136,8 @@ def load_yaml(text: str, ck: Checker) -> object:
         # A tagged scalar that cannot be converted (`!!int abc`).
         ck.fail(None, f"a YAML value cannot be read: {' '.join(str(exc).split())}"[:200])
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _reject_duplicate_keys(root: yaml.Node, ck: Checker) -> None:
