@@ -17,7 +17,7 @@ SEP = "/"
 DEFAULT_BAND = 0.05
 
 SUMMARY_COLUMNS = [
-    "slice", "depth", "sessions", "target", "actual", "mean_abs_drift", "max_abs_drift",
+    "slice", "name", "depth", "sessions", "target", "actual", "mean_abs_drift", "max_abs_drift",
     "max_drift_date", "share_beyond_band", "portfolio_target", "portfolio_actual",
 ]
 
@@ -32,20 +32,60 @@ def _prepared(drift: pd.DataFrame) -> pd.DataFrame:
     return d.sort_values(["date", "slice"], kind="stable").reset_index(drop=True)
 
 
+def parents(slices: pd.Series | list[str]) -> dict[str, str | None]:
+    """Each slice's parent slice, None for a slice of the root pie.
+
+    The parent is the longest prefix before a "/" that is itself one of the
+    slices, so a name that happens to contain "/" but has no such prefix
+    (``a/b`` with no slice ``a``) is read as a slice of the root pie.
+    """
+    names = list(dict.fromkeys(map(str, slices)))
+    known = set(names)
+    out: dict[str, str | None] = {}
+    for n in names:
+        parent = None
+        cut = n.rfind(SEP)
+        while cut > 0:
+            if n[:cut] in known:
+                parent = n[:cut]
+                break
+            cut = n.rfind(SEP, 0, cut)
+        out[n] = parent
+    return out
+
+
+def ancestry(slices: pd.Series | list[str]) -> dict[str, list[str]]:
+    """Each slice's path from the root pie down to itself (``[Core, Core/AAA]``)."""
+    par = parents(slices)
+    out: dict[str, list[str]] = {}
+    for n in par:
+        chain, cur = [n], par[n]
+        while cur is not None and cur not in chain:
+            chain.append(cur)
+            cur = par.get(cur)
+        out[n] = chain[::-1]
+    return out
+
+
 def top_level(slices: pd.Series | list[str]) -> list[str]:
-    """The slices of the root pie (paths without a separator), in first-seen order."""
-    return [s for s in dict.fromkeys(map(str, slices)) if SEP not in s]
+    """The slices of the root pie, in first-seen order."""
+    return [n for n, p in parents(slices).items() if p is None]
+
+
+def short_name(path: str, parent: str | None) -> str:
+    """A slice's own name: its path without the parent's path."""
+    return path[len(parent) + len(SEP):] if parent else path
 
 
 def leaf_mask(drift: pd.DataFrame) -> pd.Series:
     """True for rows whose slice is a leaf on that date (no other slice under it)."""
     s = drift["slice"].astype(str)
     dates = pd.to_datetime(drift["date"])
-    nested = s.str.contains(SEP, regex=False)
-    parents = pd.MultiIndex.from_arrays(
-        [dates[nested], s[nested].str.rsplit(SEP, n=1).str[0]])
+    par = s.map(parents(s))
+    nested = par.notna()
+    parent_rows = pd.MultiIndex.from_arrays([dates[nested], par[nested].astype(str)])
     me = pd.MultiIndex.from_arrays([dates, s])
-    return pd.Series(~me.isin(parents), index=drift.index)
+    return pd.Series(~me.isin(parent_rows), index=drift.index)
 
 
 def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
@@ -60,15 +100,14 @@ def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["date", "slice", "leaf", "portfolio_target",
                                      "portfolio_actual"])
     d = _prepared(drift)
+    chains = ancestry(d["slice"])
     key = d.set_index(["date", "slice"])
     tgt = key["target"].to_dict()
     act = key["actual"].fillna(0.0).to_dict()
     pt, pa = [], []
     for date, path in zip(d["date"], d["slice"], strict=True):
-        parts = path.split(SEP)
         t = a = 1.0
-        for i in range(1, len(parts) + 1):
-            p = SEP.join(parts[:i])
+        for p in chains[path]:
             t *= tgt.get((date, p), np.nan)
             a *= act.get((date, p), np.nan)
         pt.append(t)
@@ -80,6 +119,24 @@ def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _tree_order(slices: pd.Series | list[str]) -> list[str]:
+    """Slices in first-seen order, each sub-pie's slices right after it."""
+    par = parents(slices)
+    kids: dict[str | None, list[str]] = {}
+    for n, p in par.items():
+        kids.setdefault(p, []).append(n)
+    out: list[str] = []
+
+    def visit(p: str | None) -> None:
+        for n in kids.get(p, []):
+            if n not in out:
+                out.append(n)
+                visit(n)
+
+    visit(None)
+    return out + [n for n in par if n not in out]
+
+
 def drift_summary(drift: pd.DataFrame, band: float = DEFAULT_BAND) -> pd.DataFrame:
     """One row per slice (tree order as first seen) with its drift statistics.
 
@@ -87,7 +144,8 @@ def drift_summary(drift: pd.DataFrame, band: float = DEFAULT_BAND) -> pd.DataFra
     ``share_beyond_band``: fraction of its sessions with ``|drift| > band``;
     ``target``/``actual``: the last session's; ``portfolio_*``: its last weight
     in the whole portfolio (see `portfolio_weights`); ``depth``: 0 for a slice
-    of the root pie.
+    of the root pie; ``name``: the slice's own name (its path's last part).
+    Rows come in tree order: each sub-pie's slices right after it.
     """
     if len(drift) == 0:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
@@ -96,14 +154,17 @@ def drift_summary(drift: pd.DataFrame, band: float = DEFAULT_BAND) -> pd.DataFra
     d["portfolio_target"] = pw["portfolio_target"].to_numpy()
     d["portfolio_actual"] = pw["portfolio_actual"].to_numpy()
     rows = []
-    for name in dict.fromkeys(drift["slice"].astype(str)):
+    chains = ancestry(drift["slice"])
+    for name in _tree_order(drift["slice"]):
         g = d[d["slice"] == name]
         valid = g[g["actual"].notna()]
         last = g.iloc[-1]
         absd = valid["drift"].abs()
+        chain = chains[name]
         rows.append({
             "slice": name,
-            "depth": name.count(SEP),
+            "name": short_name(name, chain[-2] if len(chain) > 1 else None),
+            "depth": len(chain) - 1,
             "sessions": int(len(valid)),
             "target": float(last["target"]),
             "actual": float(last["actual"]),
@@ -144,7 +205,7 @@ def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataF
     if len(drift) == 0:
         return pd.DataFrame()
     d = _prepared(drift)
-    order = list(dict.fromkeys(d["slice"])) if slices is None else slices
+    order = list(dict.fromkeys(drift["slice"].astype(str))) if slices is None else slices
     w = d.pivot_table(index="date", columns="slice", values="drift", aggfunc="last",
                       dropna=False)
     return w.reindex(columns=[s for s in order if s in w.columns])

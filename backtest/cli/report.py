@@ -1,0 +1,44 @@
+"""`backtest report DIR`: rebuild a run's charts and report.html from its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from backtest.errors import BacktestError
+
+
+@click.command()
+@click.argument("run_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--benchmark", metavar="PATH_OR_TICKER", default=None,
+              help="Price series to compare with: a Parquet/CSV file with one ticker, "
+                   "PATH:TICKER, or a ticker found in --prices (default: data/sample/).")
+@click.option("--prices", metavar="PATH", default=None,
+              help="Price file or folder in which to look up a --benchmark ticker.")
+@click.option("--risk-free", "risk_free", type=float, default=0.0, show_default=True,
+              help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%).")
+@click.option("--band", type=float, default=5.0, show_default=True,
+              help="Drift band in percentage points for the drift table and chart.")
+def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: float,
+           band: float) -> None:
+    """Rebuild the PNG charts and report.html of a run folder, without rerunning it.
+
+    DIR is a folder written by `backtest run` (summary.json, daily.parquet,
+    drift.parquet, ...). The files are replaced in place.
+
+    Example:
+
+        backtest report runs/factor_pie --benchmark SP500 --risk-free 0.02
+    """
+    from backtest.report import write_report
+    from backtest.report.benchmark import load_benchmark
+
+    if band < 0:
+        raise BacktestError(f"--band must be >= 0 percentage points, got {band:g}")
+    if not -1.0 < risk_free < 1.0:
+        raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
+    bench = load_benchmark(benchmark, prices=prices) if benchmark else None
+    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
+    html = next((p for p in paths if p.suffix == ".html"), None)
+    click.echo(f"wrote {len(paths) - 1} charts and {html}")
