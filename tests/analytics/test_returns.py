@@ -1,0 +1,208 @@
+"""Return measures on hand-made series whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.analytics import returns as R
+
+EXPECTED = Path(__file__).resolve().parents[1] / "fixtures" / "spec_examples" / "expected"
+
+
+def _index(values, start="2021-01-04", freq="B") -> pd.Series:
+    dates = pd.date_range(start, periods=len(values), freq=freq)
+    return pd.Series(values, index=dates, name="twr_index", dtype=float)
+
+
+def _from_returns(rets, start="2021-01-04") -> pd.Series:
+    return _index(np.cumprod(1.0 + np.asarray(rets, dtype=float)), start)
+
+
+# --------------------------------------------------------------------------- daily returns
+def test_first_return_is_index_minus_one_and_then_ratios():
+    idx = _index([1.02, 1.071, 1.0710])
+    r = R.daily_returns(idx)
+    assert r.iloc[0] == pytest.approx(0.02)
+    assert r.iloc[1] == pytest.approx(0.05)  # 1.071 / 1.02 = 1.05
+    assert r.iloc[2] == pytest.approx(0.0)
+
+
+def test_daily_returns_from_a_frame_with_a_date_column():
+    daily = pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+                          "twr_index": [0.9, 0.99]})
+    r = R.daily_returns(daily)
+    assert list(r.round(12)) == [-0.1, 0.1]
+    assert r.index[0] == pd.Timestamp("2024-01-02")
+
+
+def test_twr_index_formula_of_the_spec():
+    # value_-1 = 0; deposit 1000 -> 1010 (x1.01); +500 at the start of day 2 -> 1510 -> 1661
+    # (x1.1); then everything is withdrawn: value_(t-1) + net_flow_t is 0 on days 3 and 4,
+    # which leaves the index unchanged.
+    value = pd.Series([1010.0, 1661.0, 0.0, 0.0])
+    flow = pd.Series([1000.0, 500.0, -1661.0, 0.0])
+    idx = R.twr_index_from_values(value, flow)
+    assert idx.tolist() == pytest.approx([1.01, 1.111, 1.111, 1.111])
+
+
+def test_twr_index_matches_the_shared_expected_series():
+    daily = pd.read_csv(EXPECTED / "basic" / "daily.csv")
+    idx = R.twr_index_from_values(daily["value"], daily["net_flow"])
+    assert np.allclose(idx.to_numpy(), daily["twr_index"].to_numpy(), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- CAGR, drawdown
+def test_constant_one_percent_a_month():
+    # 21 sessions a month, 24 months: each month is exactly +1%.
+    r = [1.01 ** (1 / 21) - 1] * (21 * 24)
+    idx = _from_returns(r)
+    rets = R.daily_returns(idx)
+    assert idx.iloc[-1] == pytest.approx(1.01 ** 24)
+    assert R.cagr(rets) == pytest.approx(1.01 ** 12 - 1)  # 0.12682503...
+    assert R.cagr(rets) == pytest.approx(0.12682503013196977, abs=1e-12)
+    dd = R.max_drawdown(idx)
+    assert dd.depth == 0.0 and dd.peak is None and dd.trough is None and dd.recovery is None
+    assert R.volatility(rets) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(R.sharpe(rets))  # no spread: undefined
+    assert math.isnan(R.sortino(rets))  # no losing day: undefined
+
+
+def test_known_drawdown_with_peak_trough_and_recovery():
+    idx = _index([1.0, 1.1, 1.2, 0.9, 1.0, 1.2, 1.3])
+    dd = R.max_drawdown(idx)
+    assert dd.depth == pytest.approx(0.9 / 1.2 - 1)  # -25%
+    assert dd.peak == idx.index[2]
+    assert dd.trough == idx.index[3]
+    assert dd.recovery == idx.index[5]  # back at 1.2
+
+
+def test_drawdown_never_recovered():
+    idx = _index([1.0, 0.8, 0.9])
+    dd = R.max_drawdown(idx)
+    assert dd.depth == pytest.approx(-0.2)
+    assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[1], None)
+
+
+def test_drawdown_counts_from_the_base_of_one_before_the_first_session():
+    idx = _index([0.95, 0.97, 1.0])
+    dd = R.max_drawdown(idx)
+    assert dd.depth == pytest.approx(-0.05)
+    assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[0], idx.index[2])
+    assert R.drawdown_series(idx).tolist() == pytest.approx([-0.05, -0.03, 0.0])
+
+
+# --------------------------------------------------------------------------- Sharpe, Sortino
+def test_sharpe_and_sortino_by_hand():
+    r = pd.Series([0.01, -0.02, 0.03, 0.0], index=pd.date_range("2021-01-04", periods=4))
+    mean = (0.01 - 0.02 + 0.03 + 0.0) / 4  # 0.005
+    var = ((0.005) ** 2 + (-0.025) ** 2 + (0.025) ** 2 + (-0.005) ** 2) / 3  # 4.3333e-4
+    sd = math.sqrt(var)
+    assert R.volatility(r) == pytest.approx(sd * math.sqrt(252))
+    assert R.sharpe(r) == pytest.approx(mean / sd * math.sqrt(252))
+    assert R.sharpe(r) == pytest.approx(3.8129, abs=1e-4)
+    # Downside: only -0.02 is below 0; mean of squares over all 4 sessions = 1e-4.
+    assert R.downside_risk(r) == pytest.approx(0.01 * math.sqrt(252))
+    assert R.sortino(r) == pytest.approx(0.005 * 252 / (0.01 * math.sqrt(252)))
+    assert R.sortino(r) == pytest.approx(7.9373, abs=1e-4)
+
+
+def test_sharpe_and_sortino_with_a_risk_free_rate():
+    r = pd.Series([0.01, -0.02, 0.03, 0.0], index=pd.date_range("2021-01-04", periods=4))
+    rf = 0.05
+    rfd = 1.05 ** (1 / 252) - 1
+    ex = [x - rfd for x in r]
+    mean = sum(ex) / 4
+    sd = math.sqrt(sum((x - 0.005) ** 2 for x in r) / 3)
+    assert R.sharpe(r, rf) == pytest.approx(mean / sd * math.sqrt(252))
+    down = math.sqrt(sum(min(x, 0.0) ** 2 for x in ex) / 4)
+    assert R.sortino(r, rf) == pytest.approx(mean * 252 / (down * math.sqrt(252)))
+
+
+# --------------------------------------------------------------------------- XIRR, MWR
+def test_xirr_one_year_ten_percent():
+    assert R.xirr(["2021-01-01", "2022-01-01"], [-1000, 1100]) == pytest.approx(0.10, abs=1e-12)
+
+
+def test_xirr_two_years_of_flows():
+    # -1000 now, -1000 after 365 days, +2310 after 730 days: 1000*1.21 + 1000*1.1 = 2310.
+    r = R.xirr(["2021-01-01", "2022-01-01", "2023-01-01"], [-1000, -1000, 2310])
+    assert r == pytest.approx(0.10, abs=1e-12)
+
+
+def test_xirr_two_flows_not_a_whole_year():
+    # 731 days (2020 is a leap year): (1210 / 1000) ** (365 / 731) - 1
+    r = R.xirr(["2020-01-01", "2022-01-01"], [-1000, 1210])
+    assert r == pytest.approx(1.21 ** (365 / 731) - 1, rel=1e-12)
+
+
+def test_xirr_losses_short_spans_and_order():
+    assert R.xirr(["2021-01-01", "2022-01-01"], [-1000, 500]) == pytest.approx(-0.5)
+    assert R.xirr(["2021-01-01", "2021-01-11"], [-100, 101]) == pytest.approx(1.01 ** 36.5 - 1)
+    # dates need not be sorted
+    assert R.xirr(["2022-01-01", "2021-01-01"], [1100, -1000]) == pytest.approx(0.10)
+
+
+def test_xirr_undefined_cases_are_nan():
+    assert math.isnan(R.xirr(["2021-01-01", "2022-01-01"], [-1000, -100]))  # no sign change
+    assert math.isnan(R.xirr(["2021-01-01", "2021-01-01"], [-1000, 1100]))  # one date
+    assert math.isnan(R.xirr([], []))
+    assert math.isnan(R.xirr(["2021-01-01"], [5.0]))
+
+
+def test_mwr_equals_annualised_twr_with_one_deposit_at_the_start():
+    daily = pd.DataFrame({
+        "date": pd.to_datetime(["2020-01-01", "2020-07-01", "2021-01-01"]),
+        "value": [1000.0, 1050.0, 1100.0],
+        "net_flow": [1000.0, 0.0, 0.0],
+        "twr_index": [1.0, 1.05, 1.1],
+    })
+    # 366 days from the deposit to the final value.
+    assert R.mwr(daily) == pytest.approx(1.1 ** (365 / 366) - 1, rel=1e-12)
+
+
+def test_mwr_with_a_withdrawal():
+    # -1000 on day 0, +550 withdrawn after 365 days, 605 left after 730 days: 10% a year.
+    daily = pd.DataFrame({
+        "date": pd.to_datetime(["2021-01-01", "2022-01-01", "2023-01-01"]),
+        "value": [1000.0, 550.0, 605.0],
+        "net_flow": [1000.0, -550.0, 0.0],
+    })
+    assert R.mwr(daily) == pytest.approx(0.10, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- calendar tables
+def test_annual_and_monthly_tables_chain_link():
+    idx = pd.Series([1.1, 1.21, 1.089, 1.1979],
+                    index=pd.to_datetime(["2020-12-30", "2020-12-31", "2021-01-04",
+                                          "2021-02-01"]))
+    rets = R.daily_returns(idx)
+    years = R.annual_returns(rets)
+    assert years.to_dict() == pytest.approx({2020: 0.21, 2021: -0.01})
+    months = R.monthly_returns(rets)
+    assert months.loc[2020, 12] == pytest.approx(0.21)
+    assert months.loc[2021, 1] == pytest.approx(-0.1)
+    assert months.loc[2021, 2] == pytest.approx(0.1)
+    assert math.isnan(months.loc[2021, 3])
+    assert list(months.columns) == list(range(1, 13))
+
+
+# --------------------------------------------------------------------------- benchmark
+def test_price_index_uses_the_close_before_the_first_session_as_base():
+    prices = pd.Series([100.0, 110.0, 121.0, 99.0],
+                       index=pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-04",
+                                             "2024-01-05"]))
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    idx = R.price_index(prices, dates)
+    # base 100 (the day before); 2024-01-03 has no price: carried forward.
+    assert idx.tolist() == pytest.approx([1.10, 1.10, 1.21])
+
+
+def test_price_index_without_an_earlier_price_starts_at_one():
+    prices = pd.Series([50.0, 55.0], index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
+    idx = R.price_index(prices, pd.to_datetime(["2024-01-02", "2024-01-03"]))
+    assert idx.tolist() == pytest.approx([1.0, 1.1])
