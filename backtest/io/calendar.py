@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,11 +41,11 @@ class SessionCheck:
 
 @functools.lru_cache(maxsize=8)
 def _xnys(first_year: int, last_year: int):
-    """The XNYS calendar for whole years [first_year, last_year], or None if unavailable."""
+    """XNYS (session days, close minutes ET) for years [first_year, last_year], or None."""
     try:
-        import exchange_calendars as xcals
-
-        cls = type(xcals.get_calendar("XNYS"))
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            from exchange_calendars.exchange_calendar_xnys import XNYSExchangeCalendar as cls
         lo, hi = pd.Timestamp(f"{first_year}-01-01"), pd.Timestamp(f"{last_year}-12-31")
         bmin = cls.bound_min() if hasattr(cls, "bound_min") else None
         bmax = cls.bound_max() if hasattr(cls, "bound_max") else None
@@ -54,7 +55,17 @@ def _xnys(first_year: int, last_year: int):
             hi = min(hi, pd.Timestamp(bmax).tz_localize(None).normalize())
         if lo > hi:
             return None
-        return cls(start=lo, end=hi)
+        with _warnings.catch_warnings():  # its pandas deprecation noise is not the user's
+            _warnings.simplefilter("ignore")
+            cal = cls(start=lo, end=hi)
+            days = cal.sessions.to_numpy().astype("datetime64[D]")
+            closes = cal.schedule["close"].dt.tz_convert(NY)
+            minutes = (closes.dt.hour * 60 + closes.dt.minute).to_numpy().astype(np.int64)
+        if len(days) == 0:
+            return None
+        days.setflags(write=False)
+        minutes.setflags(write=False)
+        return days, minutes
     except Exception:
         return None
 
@@ -85,14 +96,11 @@ def check_sessions(sessions) -> SessionCheck:
                       "closing at 16:00 ET"],
         )
 
-    cal_days = cal.sessions.to_numpy().astype("datetime64[D]")
-    closes = cal.schedule["close"].dt.tz_convert(NY)
-    cal_close = (closes.dt.hour * 60 + closes.dt.minute).to_numpy().astype(np.int64)
-    covered = (days >= cal_days[0]) & (days <= cal_days[-1]) if len(cal_days) else days < days[0]
-
+    cal_days, cal_close = cal
+    covered = (days >= cal_days[0]) & (days <= cal_days[-1])
     pos = np.searchsorted(cal_days, days)
-    pos_c = np.minimum(pos, max(len(cal_days) - 1, 0))
-    is_session = (pos < len(cal_days)) & (cal_days[pos_c] == days) if len(cal_days) else covered
+    pos_c = np.minimum(pos, len(cal_days) - 1)
+    is_session = (pos < len(cal_days)) & (cal_days[pos_c] == days)
     close_time[is_session] = cal_close[pos_c[is_session]]
 
     not_sessions = days[covered & ~is_session]

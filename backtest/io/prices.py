@@ -63,7 +63,11 @@ def load_prices(path: Path | str) -> pd.DataFrame:
 
 def validate_prices(df: pd.DataFrame, source: str | Path | None = None) -> pd.DataFrame:
     """Validate and normalize an in-memory long or wide frame (as `load_prices` does)."""
-    return _normalize(df.copy(), source if source is not None else "<prices>")
+    out = _normalize(df.copy(), source if source is not None else "<prices>")
+    attrs = out.attrs
+    out = out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+    out.attrs = attrs
+    return out
 
 
 # --------------------------------------------------------------------------- reading
