@@ -83,6 +83,8 @@ def proportional_deposit(values: np.ndarray, targets: np.ndarray, amount: float)
     if amount <= 0:
         return np.zeros_like(values)
     short = np.maximum(0.0, targets * (values.sum() + amount) - values)
+    if short.sum() <= 0:  # an amount lost in rounding against a large pie
+        short = targets
     return amount * short / short.sum()
 
 
@@ -95,6 +97,8 @@ def proportional_withdrawal(values: np.ndarray, targets: np.ndarray, amount: flo
     if amount >= values.sum():
         return values.copy()
     excess = np.maximum(0.0, values - targets * (values.sum() - amount))
+    if excess.sum() <= 0:  # an amount lost in rounding against a large pie
+        excess = values
     return amount * excess / excess.sum()
 
 
