@@ -10,6 +10,7 @@ forward-filled):
     sp500_dataset.csv.gz   -> data/sample/sp500_stocks.parquet
     factors_dataset.csv.gz -> data/sample/factors.parquet
     sp500_index.csv.gz     -> data/sample/sp500_index.parquet   (ticker SP500)
+    dist-info LICENSE      -> data/sample/LICENSE.skfolio.txt   (BSD-3-Clause notice)
 
 Usage:
 
@@ -90,6 +91,12 @@ def build(wheel: Path, out_dir: Path) -> list[Path]:
             print(f"{out}: {long['ticker'].nunique()} tickers, {long['date'].min().date()} to "
                   f"{long['date'].max().date()}, {long['date'].nunique()} dates, "
                   f"{len(long)} rows")
+            written.append(out)
+        licence = [n for n in z.namelist() if n.endswith(".dist-info/licenses/LICENSE")
+                   or n.endswith(".dist-info/LICENSE")]
+        if licence:  # BSD-3-Clause: redistributions keep the notice
+            out = out_dir / "LICENSE.skfolio.txt"
+            out.write_bytes(z.read(licence[0]))
             written.append(out)
     return written
 
