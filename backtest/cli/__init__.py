@@ -41,10 +41,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from backtest.cli import data, run, validate
+    from backtest.cli import data, report, run, validate
 
     cli.add_command(validate.validate)
     cli.add_command(run.run)
+    cli.add_command(report.report)
     cli.add_command(data.data)
 
 
