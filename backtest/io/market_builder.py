@@ -101,14 +101,14 @@ def build_market(
     end_d = _to_day(end, "end", src) if end is not None else data_last
     if start_d is not None and not (data_first <= start_d <= data_last):
         raise DataError(f"start {start_d} is outside the price data ({data_first} to "
-                        f"{data_last})", source=src, where="start")
+                        f"{data_last})", source=src, where="data.start")
     if not (data_first <= end_d <= data_last):
         raise DataError(f"end {end_d} is outside the price data ({data_first} to "
-                        f"{data_last})", source=src, where="end")
+                        f"{data_last})", source=src, where="data.end")
     if start_d is None:
         start_d = _default_start(close, sessions_all, tickers, start_tickers, src)
     if end_d < start_d:
-        raise DataError(f"end {end_d} is before start {start_d}", source=src, where="end")
+        raise DataError(f"end {end_d} is before start {start_d}", source=src, where="data.end")
     lo = int(np.searchsorted(sessions_all, start_d, side="left"))
     hi = int(np.searchsorted(sessions_all, end_d, side="right"))
     if hi <= lo:
@@ -158,7 +158,7 @@ def _to_day(value, name: str, src) -> np.datetime64:
     try:
         return np.datetime64(pd.Timestamp(value).date(), "D")
     except Exception:
-        raise DataError(f"{name} {value!r} is not a date", source=src, where=name) from None
+        raise DataError(f"{name} {value!r} is not a date", source=src, where=f"data.{name}") from None
 
 
 def _default_start(close, sessions_all, tickers, start_tickers, src) -> np.datetime64:
@@ -169,7 +169,7 @@ def _default_start(close, sessions_all, tickers, start_tickers, src) -> np.datet
     ok = ~np.isnan(close[:, idx]).any(axis=1)
     if not ok.any():
         raise DataError(f"no date on which all of {_list(names)} have a price; set data.start",
-                        source=src, where="start")
+                        source=src, where="data.start")
     return sessions_all[int(np.argmax(ok))]
 
 

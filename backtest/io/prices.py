@@ -23,6 +23,8 @@ wrong; pyarrow and pandas exceptions never escape for bad input.
 
 from __future__ import annotations
 
+import numbers
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -250,9 +252,7 @@ def _numeric(col: pd.Series, name: str, source) -> np.ndarray:
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             out[i] = np.nan
-        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
-            v, (bool, np.bool_)
-        ):
+        elif isinstance(v, (numbers.Real, Decimal)) and not isinstance(v, (bool, np.bool_)):
             out[i] = float(v)
         else:
             raise DataError(f"{name} value {v!r} is not a number", source=source,

@@ -81,8 +81,9 @@ def test_missing_ticker_is_named():
 
 
 def test_start_and_end_outside_data():
-    with pytest.raises(DataError, match="start 2023-12-01 is outside the price data"):
+    with pytest.raises(DataError, match="start 2023-12-01 is outside the price data") as info:
         build_market(_frame(), ["AAA"], start=dt.date(2023, 12, 1), end=None)
+    assert info.value.where == "data.start"
     with pytest.raises(DataError, match="end 2024-02-01 is outside"):
         build_market(_frame(), ["AAA"], start=None, end=dt.date(2024, 2, 1))
 

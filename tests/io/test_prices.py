@@ -238,3 +238,31 @@ def test_bundled_factors_and_index():
     assert f["date"].max() == pd.Timestamp("2022-12-28")
     i = load_prices(SAMPLE / "sp500_index.parquet")
     assert i.ticker.unique().tolist() == ["SP500"] and len(i) == 8313
+
+
+def test_decimal_prices_are_numbers(tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dec.parquet"
+    pq.write_table(pa.table({"date": pa.array([pd.Timestamp("2024-01-02").date()]),
+                             "ticker": ["A"],
+                             "close": pa.array([decimal.Decimal("1.25")],
+                                               type=pa.decimal128(10, 2))}), path)
+    assert load_prices(path)["close"].tolist() == [1.25]
+
+
+def test_dates_in_the_index_and_time_zones(tmp_path):
+    wide = pd.DataFrame({"SPY": [1.0, 2.0]},
+                        index=pd.DatetimeIndex(["2024-01-02 00:00", "2024-01-03 00:00"],
+                                               name="Date", tz="America/New_York"))
+    df = load_prices(_write_indexed(tmp_path, wide))
+    assert df["date"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03")]
+
+
+def _write_indexed(tmp_path: Path, df: pd.DataFrame) -> Path:
+    path = tmp_path / "indexed.parquet"
+    df.to_parquet(path)
+    return path
