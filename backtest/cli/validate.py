@@ -31,17 +31,18 @@ def validate(strategy: str, no_data: bool) -> None:
         backtest validate strategies/factor_pie.yaml
     """
     strat = parse_for_cli(strategy)
+    sessions: list[dt.date] = []
+    n_halts, notes = 0, []
+    if not no_data:
+        sessions, n_halts, notes = _check_data(strat)
     tickers = strat.tickers()
     click.echo(f"{strategy}: ok: {strat.name}")
     click.echo(f"  tickers: {len(tickers)} ({' '.join(tickers)})")
     click.echo(f"  cashflows: {len(strat.cashflows)}, events: {len(strat.events)}")
     if no_data:
         return
-    sessions, n_halts, notes = _check_data(strat)
     if sessions:
         click.echo(f"  sessions: {len(sessions)} from {sessions[0]} to {sessions[-1]}")
-    else:
-        notes.append("the data has no sessions in the run's date range")
     if strat.data.halts is not None:
         click.echo(f"  halts: {n_halts} in the run's sessions")
     for note in notes + _date_warnings(strat, sessions):
