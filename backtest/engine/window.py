@@ -63,6 +63,7 @@ class Window:
 
     # ---- the steps ------------------------------------------------------------
     def run(self, queue: list[Request], auto_invest: bool) -> WindowOutcome:
+        queue = [r for r in queue if self._still_valid(r)]
         orders = [r for r in queue if isinstance(r, Order)]
         self._sell_orders([o for o in orders if o.side == "sell"])
         self._buy_orders([o for o in orders if o.side == "buy"])
@@ -80,6 +81,14 @@ class Window:
         deferred = {id(r) for r in self.out.deferred}
         self.out.deferred = [r for r in queue if id(r) in deferred]
         return self.out
+
+    def _still_valid(self, req: Request) -> bool:
+        """A request that waited past the removal of its slice is rejected."""
+        path = req.pie if isinstance(req, RebalanceRequest) else getattr(req, "path", None)
+        if path is None or self.book.has(path):
+            return True
+        self.out.events.append(("rejected", f"{describe(req)}: the slice no longer exists"))
+        return False
 
     def _sell_orders(self, orders: list[Order]) -> None:
         for o in orders:
