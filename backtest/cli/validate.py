@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import click
-import yaml
 
 from backtest.domain.strategy import Strategy
-from backtest.errors import StrategyError
-from backtest.io.strategy_file import load_strategy
+from backtest.io.inputs import market_for, read_strategy
 
 
 @click.command()
@@ -30,7 +27,7 @@ def validate(strategy: str, no_data: bool) -> None:
 
         backtest validate strategies/factor_pie.yaml
     """
-    strat = parse_for_cli(strategy)
+    strat = read_strategy(strategy)
     sessions: list[dt.date] = []
     n_halts, notes = 0, []
     if not no_data:
@@ -49,28 +46,10 @@ def validate(strategy: str, no_data: bool) -> None:
         click.echo(f"warning: {note}", err=True)
 
 
-def parse_for_cli(path: str | Path) -> Strategy:
-    """`load_strategy`, with conversion failures on user input as one-line errors."""
-    try:
-        return load_strategy(path)
-    except (yaml.YAMLError, TypeError, ValueError) as exc:
-        raise StrategyError(f"cannot read the strategy: {' '.join(str(exc).split())}",
-                            source=path) from exc
-
-
 def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
-    """Load the prices and halts and build the market; return its warnings too."""
-    from backtest.io.halts import load_halts
-    from backtest.io.market_builder import build_market
-    from backtest.io.prices import load_prices
-
-    prices = load_prices(strat.data.prices)
-    halts = load_halts(strat.data.halts) if strat.data.halts is not None else ()
-    market, notes = build_market(prices, strat.tickers(), start=strat.data.start,
-                                 end=strat.data.end, halts=halts,
-                                 start_tickers=strat.portfolio.tickers(),
-                                 source=strat.data.prices)
-    return market.session_dates(), len(market.halts), notes
+    """Load the prices and halts and build the market, as `backtest run` does."""
+    market, notes = market_for(strat)
+    return market.session_dates(), len(market.halts), list(notes)
 
 
 def _date_warnings(strat: Strategy, sessions: list[dt.date]) -> list[str]:

@@ -143,7 +143,7 @@ def test_dates_outside_the_sessions_are_warned_about(spec_copy: Path) -> None:
 
 
 def test_conversion_failures_do_not_show_a_traceback(monkeypatch, tmp_path: Path) -> None:
-    from backtest.cli import validate as module
+    from backtest.io import inputs as module
 
     def explode(path):
         raise ValueError("could not convert\nsomething")
@@ -155,7 +155,7 @@ def test_conversion_failures_do_not_show_a_traceback(monkeypatch, tmp_path: Path
 
 
 def test_bugs_are_not_hidden(monkeypatch, tmp_path: Path) -> None:
-    from backtest.cli import validate as module
+    from backtest.io import inputs as module
 
     def bug(path):
         raise KeyError("a bug, not bad input")
