@@ -39,7 +39,7 @@ def parents(slices: pd.Series | list[str]) -> dict[str, str | None]:
     slices, so a name that happens to contain "/" but has no such prefix
     (``a/b`` with no slice ``a``) is read as a slice of the root pie.
     """
-    names = list(dict.fromkeys(map(str, slices)))
+    names = [str(n) for n in pd.Series(slices, dtype=object).astype(str).unique()]
     known = set(names)
     out: dict[str, str | None] = {}
     for n in names:
@@ -102,16 +102,17 @@ def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
     d = _prepared(drift)
     chains = ancestry(d["slice"])
     key = d.set_index(["date", "slice"])
-    tgt = key["target"].to_dict()
-    act = key["actual"].fillna(0.0).to_dict()
-    pt, pa = [], []
-    for date, path in zip(d["date"], d["slice"], strict=True):
-        t = a = 1.0
-        for p in chains[path]:
-            t *= tgt.get((date, p), np.nan)
-            a *= act.get((date, p), np.nan)
-        pt.append(t)
-        pa.append(a)
+    key = key[~key.index.duplicated(keep="last")]
+    tgt, act = key["target"], key["actual"].fillna(0.0)
+    pt = np.ones(len(d))
+    pa = np.ones(len(d))
+    for k in range(max(len(c) for c in chains.values())):
+        level = {n: c[k] for n, c in chains.items() if len(c) > k}
+        anc = d["slice"].map(level)
+        has = anc.notna().to_numpy()
+        mi = pd.MultiIndex.from_arrays([d["date"][has], anc[has].astype(str)])
+        pt[has] *= tgt.reindex(mi).to_numpy(dtype=float)
+        pa[has] *= act.reindex(mi).to_numpy(dtype=float)
     out = d[["date", "slice"]].copy()
     out["leaf"] = leaf_mask(d).to_numpy()
     out["portfolio_target"] = pt
@@ -155,8 +156,9 @@ def drift_summary(drift: pd.DataFrame, band: float = DEFAULT_BAND) -> pd.DataFra
     d["portfolio_actual"] = pw["portfolio_actual"].to_numpy()
     rows = []
     chains = ancestry(drift["slice"])
+    groups = dict(tuple(d.groupby("slice", sort=False)))
     for name in _tree_order(drift["slice"]):
-        g = d[d["slice"] == name]
+        g = groups[name]
         valid = g[g["actual"].notna()]
         last = g.iloc[-1]
         absd = valid["drift"].abs()
@@ -205,7 +207,7 @@ def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataF
     if len(drift) == 0:
         return pd.DataFrame()
     d = _prepared(drift)
-    order = list(dict.fromkeys(drift["slice"].astype(str))) if slices is None else slices
+    order = list(drift["slice"].astype(str).unique()) if slices is None else slices
     w = d.pivot_table(index="date", columns="slice", values="drift", aggfunc="last",
                       dropna=False)
     return w.reindex(columns=[s for s in order if s in w.columns])

@@ -49,6 +49,9 @@ EVENT_WORDS = {
 }
 NOTABLE_EVENTS = ("halt_deferred", "rejected", "window_skipped", "scaled")
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -60,6 +63,7 @@ def atomic_write(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -255,7 +255,7 @@ def annual_chart(years: pd.Series, benchmark: pd.Series | None = None) -> bytes 
                label=label(benchmark.name or "Benchmark"))
         bars.append((x + w / 2, b))
         ax.legend(loc="upper left")
-    for xs, vs in bars:
+    for xs, vs in bars if len(years) * len(bars) <= 24 else []:  # labels only when they fit
         for xi, v in zip(xs, vs, strict=True):
             if np.isfinite(v):
                 ax.annotate(f"{v:+.1f}%", (xi, v), ha="center", va="bottom" if v >= 0 else "top",
