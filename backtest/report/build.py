@@ -87,7 +87,17 @@ def fmt_money(x: Any) -> str:
 def fmt_pct(x: Any, digits: int = 2, sign: bool = True) -> str:
     if _missing(x):
         return "–"
-    return f"{float(x) * 100:+.{digits}f}%" if sign else f"{float(x) * 100:.{digits}f}%"
+    v = float(x) * 100
+    if sign and round(v, digits) == 0:
+        return f"{0:.{digits}f}%"
+    return f"{v:+.{digits}f}%" if sign else f"{v:.{digits}f}%"
+
+
+def fmt_points(x: Any, digits: int = 1) -> str:
+    """A weight difference (a fraction) in percentage points: +8.0 pt."""
+    if _missing(x):
+        return "–"
+    return f"{float(x) * 100:+.{digits}f} pt"
 
 
 def fmt_num(x: Any, digits: int = 2) -> str:
@@ -120,7 +130,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=fmt_money, pct=fmt_pct, num=fmt_num, date=fmt_date,
-                       sign=sign_class)
+                       sign=sign_class, points=fmt_points)
     return env
 
 
