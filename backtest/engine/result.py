@@ -26,6 +26,7 @@ class RunResult:
     holdings: pd.DataFrame
     drift: pd.DataFrame
     events: pd.DataFrame
+    fills: pd.DataFrame  # every slice's trade in execution order (for tax lots)
     total_deposits: float
     total_withdrawals: float
     total_dividends: float
@@ -66,7 +67,7 @@ def twr_index(value: np.ndarray, net_flow: np.ndarray) -> np.ndarray:
 
 
 def tabulate(sim: Simulation) -> RunResult:
-    dates = pd.to_datetime(sim.market.sessions)
+    dates = sim.market.sessions.astype("datetime64[ns]")
     shares = share_matrix(sim)
     leaf_ticker = np.asarray(sim.book.leaf_ticker, dtype=np.int64)
     closes = sim._close_ffill[:, leaf_ticker] if len(leaf_ticker) else np.zeros((sim.n, 0))
@@ -87,18 +88,19 @@ def tabulate(sim: Simulation) -> RunResult:
         holdings=_holdings(sim, dates),
         drift=_drift(sim, dates, leaf_values),
         events=pd.DataFrame({
-            "date": pd.DatetimeIndex([dates[e.session] for e in sim.ledger.events],
-                                     dtype="datetime64[ns]"),
+            "date": np.array([dates[e.session] for e in sim.ledger.events],
+                             dtype="datetime64[ns]"),
             "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=object),
             "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=object),
         }),
+        fills=_fills(sim, dates),
         total_deposits=float(sim.deposits.sum()),
         total_withdrawals=float(sim.withdrawals.sum()),
         total_dividends=float(sim.dividends.sum()),
     )
 
 
-def _trades(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
+def _trades(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     rows = []
     d = sim.settings.share_decimals
     for w in sim.ledger.windows:
@@ -116,7 +118,17 @@ def _trades(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
     return _frame(rows, ["date", "window", "ticker", "side", "shares", "price", "amount"])
 
 
-def _allocations(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
+def _fills(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for w in sim.ledger.windows:
+        for leaf, col, sh, amt, reason in w.fills:
+            rows.append((dates[w.session], w.window, sim.book.leaf_paths[leaf],
+                         sim.market.tickers[col], sh, float(w.prices[col]), amt, reason))
+    return _frame(rows, ["date", "window", "slice", "ticker", "shares", "price", "amount",
+                         "reason"])
+
+
+def _allocations(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     rows = []
     d = sim.settings.share_decimals
     for w in sim.ledger.windows:
@@ -131,7 +143,7 @@ def _allocations(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
     return _frame(rows, ["date", "slice", "ticker", "shares", "amount", "reason"])
 
 
-def _holdings(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
+def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     rows = []
     prev = np.zeros(len(sim.book.leaf_paths))
     for i, shares in sim.share_snapshots:
@@ -144,7 +156,7 @@ def _holdings(sim: Simulation, dates: pd.DatetimeIndex) -> pd.DataFrame:
     return _frame(rows, ["date", "slice", "ticker", "shares"])
 
 
-def _drift(sim: Simulation, dates: pd.DatetimeIndex, leaf_values: np.ndarray) -> pd.DataFrame:
+def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.DataFrame:
     parts = []
     shapes = sim.shapes
     for k, (start, shape) in enumerate(shapes):
@@ -154,7 +166,7 @@ def _drift(sim: Simulation, dates: pd.DatetimeIndex, leaf_values: np.ndarray) ->
         w = slice_weights(leaf_values[start:stop], shape)
         n_rows, n_slices = w.shape
         parts.append(pd.DataFrame({
-            "date": np.repeat(dates[start:stop].values, n_slices),
+            "date": np.repeat(dates[start:stop], n_slices),
             "slice": pd.Categorical(np.tile(np.array(shape.paths, dtype=object), n_rows)),
             "target": np.tile(shape.target, n_rows),
             "actual": w.ravel(),

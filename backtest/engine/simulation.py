@@ -53,6 +53,7 @@ class SessionReport:
     windows: list[WindowRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     shares: np.ndarray | None = None  # per leaf id, after the session
+    value: float = 0.0  # cash + holdings at the close
 
 
 class Simulation:
@@ -134,10 +135,21 @@ class Simulation:
         """Process the next session and report it."""
         i = self.next_session
         self.next_session += 1
-        if self._is_active(i):
-            return self._process(i)
-        return SessionReport(i, self._date(i), self.cash, 0.0, 0.0, 0.0,
-                             shares=self.book.shares.copy())
+        report = self._process(i) if self._is_active(i) else SessionReport(
+            i, self._date(i), self.cash, 0.0, 0.0, 0.0, shares=self.book.shares.copy())
+        report.value = self.cash + float(self.close_values(i).sum())
+        return report
+
+    def close_values(self, i: int) -> np.ndarray:
+        """Each leaf's value at session i's close (last known close where missing)."""
+        return _leaf_values(self.book.shares, np.asarray(self.book.leaf_ticker, dtype=np.int64),
+                            self._close_ffill[i:i + 1])[0]
+
+    def weights(self, i: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """(slice paths, targets, actual weights in the parent pie) at session i's close."""
+        shape = self.book.shape()
+        lv = self.close_values(i)[None, :]
+        return shape.paths, shape.target, slice_weights(lv, shape)[0]
 
     def run_to_end(self) -> None:
         """Process every remaining session, skipping those where nothing happens."""

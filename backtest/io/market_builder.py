@@ -158,7 +158,8 @@ def _to_day(value, name: str, src) -> np.datetime64:
     try:
         return np.datetime64(pd.Timestamp(value).date(), "D")
     except Exception:
-        raise DataError(f"{name} {value!r} is not a date", source=src, where=f"data.{name}") from None
+        raise DataError(f"{name} {value!r} is not a date", source=src,
+                        where=f"data.{name}") from None
 
 
 def _default_start(close, sessions_all, tickers, start_tickers, src) -> np.datetime64:
