@@ -1,0 +1,239 @@
+"""Tax lots from a run's fills: which lots each sell closes, and what it realized.
+
+Pure functions, no I/O. The input is `RunResult.fills`: every slice's trade in
+execution order (`date, window, slice, ticker, shares, price, amount, reason`,
+`shares` signed: + bought, - sold). Lots are kept **per slice** (per path),
+like the account's holdings: a ticker held in two pies has two separate sets
+of lots, and selling one slice never closes the other's lots, even when the
+window's netted trade for that ticker is a buy.
+
+- Every buy opens a lot: slice, ticker, open date, shares, cost per share =
+  the fill price (so its cost is exactly the fill's amount).
+- Every sell closes lots of its slice, in an order set by the lot method, and
+  only lots that exist before it in execution order (a buy later in the same
+  window is not there yet). A partial close splits a lot; the lot's remaining
+  shares are rounded to the share grid (`share_decimals`), and a lot with less
+  than half a grid step left is closed (float dust, not shares).
+- Each closed piece realizes `shares x (sell price - cost per share)`.
+
+**Holding period** (`is_long_term`): a lot is long-term when it was held more
+than one year, that is sold strictly *after* the one-year anniversary of its
+buy date. Bought 2023-03-15: sold 2024-03-15 is short-term, sold 2024-03-16
+or later is long-term. A lot bought on February 29 has its anniversary on
+February 28 of the next year (so it is long-term from March 1).
+
+**Lot methods** (`LOT_METHODS`):
+
+- `brokerage` (the account's fixed order, which users cannot change), by the
+  gain per share `g = sell price - cost per share` and the term at the sale:
+  1. short-term losses, largest loss first (most negative `g` first);
+  2. long-term losses, largest loss first;
+  3. short-term lots at no gain or loss;
+  4. long-term lots at no gain or loss;
+  5. long-term gains, smallest gain first;
+  6. short-term gains, smallest gain first.
+  "Largest" and "smallest" compare the gain **per share**, not per lot (a big
+  lot with a small loss per share comes after a small lot with a larger loss
+  per share). A gain per share within `ZERO_GAIN` dollars of 0 counts as no
+  gain or loss.
+- `fifo`: oldest lot first.
+- `hifo`: highest cost per share first.
+
+Ties are broken by the older lot first (open date, then execution order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LOT_METHODS = ("brokerage", "fifo", "hifo")
+ZERO_GAIN = 1e-9  # dollars per share: below this a gain is "no gain or loss"
+
+LOT_COLUMNS = ["slice", "ticker", "open_date", "shares", "cost_per_share", "cost",
+               "close_price", "value", "unrealized_gain", "term"]
+REALIZED_COLUMNS = ["slice", "ticker", "open_date", "close_date", "shares", "proceeds",
+                    "cost", "gain", "term", "reason"]
+
+
+@dataclass
+class Lot:
+    """One open lot (mutable: a partial close reduces `shares`)."""
+
+    slice: str
+    ticker: str
+    open_date: dt.date
+    shares: float
+    cost_per_share: float
+    seq: int  # the buy's position in execution order (tie-break)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A closed lot, or the closed part of a split lot."""
+
+    slice: str
+    ticker: str
+    open_date: dt.date
+    close_date: dt.date
+    shares: float
+    proceeds: float
+    cost: float
+    gain: float
+    term: str  # "short" | "long"
+    reason: str
+
+
+def anniversary(day: dt.date) -> dt.date:
+    """The one-year anniversary of `day` (February 29 -> February 28)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # February 29
+        return day.replace(year=day.year + 1, day=28)
+
+
+def is_long_term(open_date: dt.date, close_date: dt.date) -> bool:
+    """Held more than one year: sold strictly after the buy's first anniversary.
+
+    Bought 2023-03-15: sold 2024-03-15 -> short-term; 2024-03-16 -> long-term.
+    """
+    return close_date > anniversary(open_date)
+
+
+def term(open_date: dt.date, close_date: dt.date) -> str:
+    return "long" if is_long_term(open_date, close_date) else "short"
+
+
+def close_order(lots: Iterable[Lot], price: float, close_date: dt.date,
+                method: str = "brokerage") -> list[Lot]:
+    """The lots in the order a sell at `price` on `close_date` closes them."""
+    if method == "fifo":
+        return sorted(lots, key=lambda lot: (lot.open_date, lot.seq))
+    if method == "hifo":
+        return sorted(lots, key=lambda lot: (-lot.cost_per_share, lot.open_date, lot.seq))
+    if method != "brokerage":
+        raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; got {method!r}")
+    return sorted(lots, key=lambda lot: _brokerage_key(lot, price, close_date))
+
+
+def lot_class(gain_per_share: float, long_term: bool) -> int:
+    """The brokerage order's class, 1 to 6 (see the module docstring)."""
+    if gain_per_share < -ZERO_GAIN:
+        return 2 if long_term else 1
+    if gain_per_share <= ZERO_GAIN:
+        return 4 if long_term else 3
+    return 5 if long_term else 6
+
+
+def _brokerage_key(lot: Lot, price: float, close_date: dt.date) -> tuple:
+    g = price - lot.cost_per_share
+    cls = lot_class(g, is_long_term(lot.open_date, close_date))
+    # Losses: most negative first; gains: smallest first; both are ascending g.
+    return (cls, g if cls in (1, 2, 5, 6) else 0.0, lot.open_date, lot.seq)
+
+
+class LotBook:
+    """Open lots per (slice, ticker) and the pieces closed so far."""
+
+    def __init__(self, method: str = "brokerage", share_decimals: int = 5) -> None:
+        if method not in LOT_METHODS:
+            raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; "
+                             f"got {method!r}")
+        self.method = method
+        self.decimals = share_decimals
+        self.dust = 0.5 / 10**share_decimals
+        self.open: dict[tuple[str, str], list[Lot]] = {}
+        self.closed: list[Piece] = []
+        self._seq = 0
+
+    def buy(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float) -> None:
+        self.open.setdefault((slice_, ticker), []).append(
+            Lot(slice_, ticker, day, float(shares), float(price), self._seq))
+        self._seq += 1
+
+    def sell(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float,
+             reason: str = "") -> list[Piece]:
+        """Close `shares` (> 0) of the slice's lots; returns the closed pieces."""
+        lots = self.open.get((slice_, ticker), [])
+        left = float(shares)
+        pieces: list[Piece] = []
+        for lot in close_order(lots, price, day, self.method):
+            if left < self.dust:
+                break
+            take = min(left, lot.shares)
+            cost = take * lot.cost_per_share
+            proceeds = take * price
+            pieces.append(Piece(slice_, ticker, lot.open_date, day, take, proceeds, cost,
+                                proceeds - cost, term(lot.open_date, day), reason))
+            lot.shares = round(lot.shares - take, self.decimals)
+            left = round(left - take, self.decimals)
+        if left >= self.dust:
+            raise ValueError(f"{day}: {slice_} sells {shares} shares of {ticker} but its "
+                             f"lots hold {shares - left}")
+        self.open[(slice_, ticker)] = [lot for lot in lots if lot.shares >= self.dust]
+        self.closed.extend(pieces)
+        self._seq += 1
+        return pieces
+
+    def open_lots(self) -> list[Lot]:
+        """Every open lot, by slice and ticker, oldest first."""
+        out = [lot for key in sorted(self.open) for lot in self.open[key]]
+        return sorted(out, key=lambda lot: (lot.slice, lot.ticker, lot.open_date, lot.seq))
+
+
+def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
+                 share_decimals: int = 5) -> LotBook:
+    """Every fill through a `LotBook`, in the frame's (execution) order."""
+    book = LotBook(method, share_decimals)
+    if fills is None or not len(fills):
+        return book
+    days = pd.to_datetime(fills["date"]).dt.date.to_numpy()
+    reasons = fills["reason"].to_numpy() if "reason" in fills else np.full(len(fills), "")
+    rows = zip(days, fills["slice"].to_numpy(), fills["ticker"].to_numpy(),
+               fills["shares"].to_numpy(dtype=float), fills["price"].to_numpy(dtype=float),
+               reasons, strict=True)
+    for day, slice_, ticker, shares, price, reason in rows:
+        if shares > 0:
+            book.buy(slice_, ticker, day, shares, price)
+        elif shares < 0:
+            book.sell(slice_, ticker, day, -shares, price, str(reason))
+    return book
+
+
+def realized_frame(pieces: Iterable[Piece]) -> pd.DataFrame:
+    """One row per closed lot piece (REALIZED_COLUMNS); dates as datetime64."""
+    rows = [(p.slice, p.ticker, p.open_date, p.close_date, p.shares, p.proceeds, p.cost,
+             p.gain, p.term, p.reason) for p in pieces]
+    frame = pd.DataFrame(rows, columns=REALIZED_COLUMNS)
+    for col in ("open_date", "close_date"):
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
+    return frame.astype({"shares": float, "proceeds": float, "cost": float, "gain": float,
+                         "slice": object, "ticker": object, "term": object, "reason": object})
+
+
+def lots_frame(lots: Iterable[Lot], end: dt.date | None = None,
+               close: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Open lots at the end (LOT_COLUMNS).
+
+    `close` maps a ticker to its last close (value and unrealized gain are NaN
+    for a ticker it lacks); `term` is the term the lot would have if sold on
+    `end` (None when `end` is not given).
+    """
+    close = close or {}
+    rows = []
+    for lot in lots:
+        px = float(close.get(lot.ticker, np.nan))
+        cost = lot.shares * lot.cost_per_share
+        value = lot.shares * px
+        rows.append((lot.slice, lot.ticker, lot.open_date, lot.shares, lot.cost_per_share,
+                     cost, px, value, value - cost,
+                     term(lot.open_date, end) if end is not None else None))
+    frame = pd.DataFrame(rows, columns=LOT_COLUMNS)
+    frame["open_date"] = pd.to_datetime(frame["open_date"]).astype("datetime64[ns]")
+    return frame.astype({"shares": float, "cost_per_share": float, "cost": float,
+                         "close_price": float, "value": float, "unrealized_gain": float,
+                         "slice": object, "ticker": object, "term": object})
