@@ -195,10 +195,11 @@ def replay(source: str | Path | Inputs, start: DateLike = None,
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     sim = Simulation(inputs.strategy, inputs.market)
     first, last = session_range(inputs.market.sessions, start, end)
-    return _views(sim, first, last)
+    return iter_views(sim, first, last)
 
 
-def _views(sim: Simulation, first: int, last: int) -> Iterator[SessionView]:
+def iter_views(sim: Simulation, first: int, last: int) -> Iterator[SessionView]:
+    """Step a fresh `sim` to the end of session `last`, viewing sessions `first`..`last`."""
     prev_value, prev_twr = 0.0, 1.0
     while sim.next_session < first:  # silent: the state at `first` needs all history
         rep = sim.step()

@@ -8,7 +8,7 @@ import click
 
 from backtest.engine.simulation import Simulation
 from backtest.io.inputs import load_inputs
-from backtest.replay import _views, format_text, session_range, to_json
+from backtest.replay import format_text, iter_views, session_range, to_json
 
 
 @click.command()
@@ -57,7 +57,7 @@ def replay(strategy: str, start: str | None, end: str | None, fmt: str, step: bo
                    f"{inputs.strategy.name}: {sessions[first]} to {sessions[last]}"
                    f" ({last - first + 1} of {len(sessions)} sessions)", color=color)
     stdin = click.get_text_stream("stdin") if step else None
-    for view in _views(Simulation(inputs.strategy, inputs.market), first, last):
+    for view in iter_views(Simulation(inputs.strategy, inputs.market), first, last):
         if fmt == "jsonl":
             click.echo(json.dumps(to_json(view)))
         else:

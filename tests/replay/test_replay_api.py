@@ -170,3 +170,30 @@ def test_non_session_days_snap_inward() -> None:
 def test_bad_dates_raise_before_iterating(start, end, fragment) -> None:
     with pytest.raises(BacktestError, match=fragment):
         replay(SPEC / "basic.yaml", start, end)
+
+
+@pytest.mark.parametrize("name", ["factor_pie", "nested_stocks", "retirement_drawdown"])
+def test_bundled_strategies_agree_with_run_after_a_silent_start(name: str) -> None:
+    """Decades of silent stepping, then the last 120 sessions: equal to run's daily rows."""
+    inputs = load_inputs(ROOT / "strategies" / f"{name}.yaml")
+    daily = run(Simulation(inputs.strategy, inputs.market)).daily
+    start = daily["date"].iloc[-120].date()
+    views = list(replay(inputs, start))
+    assert len(views) == 120
+    for view, row in zip(views, daily.tail(120).itertuples(), strict=True):
+        assert view.date == row.date.date()
+        assert view.value == pytest.approx(row.value, abs=1e-9)
+        assert view.cash == pytest.approx(row.cash, abs=1e-9)
+        assert view.twr_index == pytest.approx(row.twr_index, rel=1e-9)
+
+
+def test_march_2020_circuit_breakers_defer_the_morning_windows() -> None:
+    views = list(replay(ROOT / "strategies" / "retirement_drawdown.yaml",
+                        "2020-03-09", "2020-03-18"))
+    halted = [v.date.isoformat() for v in views
+              if any(e["kind"] == "halt_deferred" for e in v.events)]
+    assert halted == ["2020-03-09", "2020-03-12", "2020-03-16"]
+    for v in views:
+        if v.date.isoformat() in halted:
+            assert v.windows == () and v.trades == []
+            assert "level 1" in format_text(v)
