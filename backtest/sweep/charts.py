@@ -1,0 +1,64 @@
+"""The comparison's charts as PNG bytes (the report's style, Agg canvas, no pyplot)."""
+
+from __future__ import annotations
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from backtest.report import charts as C
+
+OTHERS = "#b8b8b8"
+
+
+def _figure(height: float = C.SIZE[1]) -> tuple[Figure, object]:
+    with matplotlib.rc_context(C._RC):
+        fig = Figure(figsize=(C.SIZE[0], height), dpi=C.DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+    return fig, ax
+
+
+def growth_overlay(curves: list[tuple[str, pd.Series]], coloured: int = 10) -> bytes:
+    """The TWR index of every variant; the first `coloured` (the table's top) in colour."""
+    with matplotlib.rc_context(C._RC):
+        fig, ax = _figure()
+        lo = min(float(s.min()) for _, s in curves if len(s)) if curves else 1.0
+        hi = max(float(s.max()) for _, s in curves if len(s)) if curves else 1.0
+        for i, (name, s) in reversed(list(enumerate(curves))):
+            if i < coloured:
+                ax.plot(s.index, s.to_numpy(), lw=1.3, color=C.PALETTE[i % len(C.PALETTE)],
+                        label=C.label(name), zorder=3 + coloured - i)
+            else:
+                ax.plot(s.index, s.to_numpy(), lw=0.8, color=OTHERS, zorder=1)
+        if lo > 0 and hi / lo > 20:
+            ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.2f}x"))
+        C._dates(ax)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", ncols=2 if len(labels) > 5
+                  else 1)
+        if len(curves) > coloured:
+            ax.set_title(f"Top {coloured} of {len(curves)} in colour", fontsize=9,
+                         loc="right", fontweight="normal")
+        return C._png(fig)
+
+
+def drift_bars(drift: pd.DataFrame) -> bytes:
+    """Mean and max |drift| (points) per variant, in the table's order."""
+    n = len(drift)
+    with matplotlib.rc_context(C._RC):
+        fig, ax = _figure(max(2.5, min(0.32 * n + 1.2, 24.0)))
+        y = list(range(n))[::-1]
+        mean = drift["mean_abs_drift"].astype(float).to_numpy() * 100
+        peak = drift["max_abs_drift"].astype(float).to_numpy() * 100
+        h = 0.38
+        ax.barh([v + h / 2 for v in y], peak, height=h, color=C.BENCH, label="max |drift|")
+        ax.barh([v - h / 2 for v in y], mean, height=h, color=C.ACCOUNT, label="mean |drift|")
+        ax.set_yticks(y, [C.label(v) for v in drift["variant"]])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.1f} pt"))
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right")
+        return C._png(fig)

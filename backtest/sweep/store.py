@@ -1,0 +1,56 @@
+"""Finished variants on disk: `<out>/variants/<hash>/`, each folder written atomically.
+
+A folder with a summary.json is a finished variant: a rerun of the same
+sweep skips it, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from backtest.io.run_output import atomic_folder
+from backtest.sweep.runner import VARIANT_FILE
+
+VARIANTS = "variants"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+class ResultStore:
+    """The variant folders under one sweep's output folder."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.root = self.out / VARIANTS
+
+    def folder(self, digest: str) -> Path:
+        return self.root / digest
+
+    def done(self, digest: str) -> bool:
+        return (self.folder(digest) / "summary.json").is_file()
+
+    def write(self, digest: str, files: dict[str, bytes]) -> Path:
+        """Write a variant's files; the folder appears only when all are written."""
+        dest = self.folder(digest)
+        with atomic_folder(dest) as tmp:
+            os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; give the usual mode
+            for name, data in files.items():
+                if "/" in name or name.startswith("."):
+                    raise ValueError(f"bad file name from a worker: {name!r}")
+                (tmp / name).write_bytes(data)
+        return dest
+
+    def summary(self, digest: str) -> dict[str, Any]:
+        return json.loads((self.folder(digest) / "summary.json").read_text())
+
+    def meta(self, digest: str) -> dict[str, Any]:
+        path = self.folder(digest) / VARIANT_FILE
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def daily(self, digest: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.folder(digest) / "daily.parquet", columns=columns)
