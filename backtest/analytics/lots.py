@@ -185,11 +185,27 @@ class LotBook:
         return sorted(out, key=lambda lot: (lot.slice, lot.ticker, lot.open_date, lot.seq))
 
 
+def grid_decimals(shares: Iterable[float], most: int = 10) -> int:
+    """The fewest decimals (at most `most`) on whose grid every share count lies
+    (to 1e-9 of a share): the account's `share_decimals` when it is not known."""
+    x = np.abs(np.asarray(list(shares), dtype=float))
+    for d in range(most + 1):
+        if np.all(np.abs(x - np.round(x, d)) < 1e-9):
+            return d
+    return most
+
+
 def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
-                 share_decimals: int = 5) -> LotBook:
-    """Every fill through a `LotBook`, in the frame's (execution) order."""
+                 share_decimals: int | None = 5) -> LotBook:
+    """Every fill through a `LotBook`, in the frame's (execution) order.
+
+    `share_decimals=None` takes the grid from the fills (`grid_decimals`).
+    """
+    has_rows = fills is not None and len(fills) > 0
+    if share_decimals is None:
+        share_decimals = grid_decimals(fills["shares"]) if has_rows else 5
     book = LotBook(method, share_decimals)
-    if fills is None or not len(fills):
+    if not has_rows:
         return book
     days = pd.to_datetime(fills["date"]).dt.date.to_numpy()
     reasons = fills["reason"].to_numpy() if "reason" in fills else np.full(len(fills), "")

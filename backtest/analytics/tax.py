@@ -42,6 +42,8 @@ import pandas as pd
 
 from backtest.analytics.lots import lots_frame, realized_frame, replay_fills
 
+TAX_TABLES = ("lots", "realized")  # lots.parquet, realized.parquet
+
 SHORT_TERM_RATE = 0.24
 LONG_TERM_RATE = 0.15
 
@@ -68,7 +70,8 @@ class YearTax:
     carry_long: float
 
 
-def tax_tables(fills: pd.DataFrame, *, lot_method: str = "brokerage", share_decimals: int = 5,
+def tax_tables(fills: pd.DataFrame, *, lot_method: str = "brokerage",
+               share_decimals: int | None = 5,
                end: dt.date | None = None,
                close: Mapping[str, float] | None = None) -> TaxTables:
     """The open lots at `end` (valued at `close`, ticker -> last close) and the
@@ -153,7 +156,7 @@ def by_calendar_year(dates: Any, amounts: Any) -> dict[int, float]:
 
 def tax_summary(fills: pd.DataFrame, daily: pd.DataFrame, *, lot_method: str = "brokerage",
                 short_term_rate: float = SHORT_TERM_RATE,
-                long_term_rate: float = LONG_TERM_RATE, share_decimals: int = 5,
+                long_term_rate: float = LONG_TERM_RATE, share_decimals: int | None = 5,
                 dividends: Any = None, tables: TaxTables | None = None) -> dict[str, Any]:
     """The summary.json tax keys for a run.
 
@@ -232,3 +235,63 @@ def _liquidation_tax(lots: pd.DataFrame, unrealized: float, carry_s: float, carr
         s, lg = float(gains[~long_].sum()), float(gains[long_].sum())
     net_s, net_l = net_year(s + carry_s, lg + carry_l)
     return short_rate * max(0.0, net_s) + long_rate * max(0.0, net_l)
+
+
+# --- a whole run ----------------------------------------------------------------
+
+
+def closes_at_end(drift: pd.DataFrame, invested: float,
+                  shares: Mapping[str, tuple[str, float]]) -> dict[str, float]:
+    """Each held ticker's last close, rebuilt from the run's own tables.
+
+    A leaf slice's value at the last close is `invested` times its weight and
+    the weights of every pie above it (drift's `actual` at the last date);
+    its close is that value over its shares. `shares` maps a slice path to
+    (ticker, shares held at the end). A slice without drift rows is left out.
+    """
+    if drift is None or not len(drift) or not shares:
+        return {}
+    last = drift[drift["date"] == drift["date"].max()]
+    weight = dict(zip(last["slice"], last["actual"].astype(float), strict=True))
+    out: dict[str, float] = {}
+    for path, (ticker, held) in shares.items():
+        if ticker in out or held <= 0:
+            continue
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: k + 1]) for k in range(len(parts))]
+        if not all(p in weight and np.isfinite(weight[p]) for p in prefixes):
+            continue
+        out[ticker] = invested * float(np.prod([weight[p] for p in prefixes])) / held
+    return out
+
+
+def run_tax_tables(result: Any, *, lot_method: str = "brokerage",
+                   share_decimals: int | None = None) -> TaxTables:
+    """`tax_tables` for a `RunResult` (its fills, daily and drift): the open
+    lots valued at the last close (`closes_at_end`), their term at the last
+    session. `share_decimals=None` reads the grid from the fills."""
+    book = replay_fills(result.fills, lot_method, share_decimals)
+    daily = result.daily
+    end = pd.Timestamp(daily["date"].iloc[-1]).date() if len(daily) else None
+    lots = book.open_lots()
+    held: dict[str, tuple[str, float]] = {}
+    for lot in lots:
+        ticker, n = held.get(lot.slice, (lot.ticker, 0.0))
+        held[lot.slice] = (ticker, n + lot.shares)
+    invested = float(daily["invested"].iloc[-1]) if len(daily) else 0.0
+    close = closes_at_end(result.drift, invested, held)
+    return TaxTables(lots=lots_frame(lots, end, close), realized=realized_frame(book.closed))
+
+
+def run_tax_summary(result: Any, settings: Any = None, *, dividends: Any = None,
+                    share_decimals: int | None = None,
+                    tables: TaxTables | None = None) -> dict[str, Any]:
+    """`tax_summary` for a `RunResult`; `settings` is a `TaxSettings` (or None
+    for the defaults: brokerage order, 24% short-term, 15% long-term)."""
+    method = getattr(settings, "lot_method", "brokerage")
+    if tables is None:
+        tables = run_tax_tables(result, lot_method=method, share_decimals=share_decimals)
+    return tax_summary(result.fills, result.daily, lot_method=method,
+                       short_term_rate=getattr(settings, "short_term_rate", SHORT_TERM_RATE),
+                       long_term_rate=getattr(settings, "long_term_rate", LONG_TERM_RATE),
+                       dividends=dividends, tables=tables)

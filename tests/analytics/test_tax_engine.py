@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from engine_kit import market, strategy  # noqa: E402
 
-from backtest.analytics.tax import dividends_from_cash, tax_summary, tax_tables  # noqa: E402
+from backtest.analytics.tax import (  # noqa: E402
+    dividends_from_cash,
+    run_tax_summary,
+    run_tax_tables,
+    tax_summary,
+    tax_tables,
+)
 from backtest.engine.result import RunResult, run  # noqa: E402
 from backtest.engine.simulation import Simulation  # noqa: E402
 from backtest.io.inputs import load_inputs  # noqa: E402
@@ -59,6 +65,17 @@ def check_run(sim: Simulation, r: RunResult, method: str) -> dict:
     # dividends: rebuilt from cash == the engine's, and per year they add up
     assert np.allclose(dividends_from_cash(r.daily, r.fills), sim.dividends, atol=1e-6)
     assert sum(s["dividends_by_year"].values()) == pytest.approx(r.total_dividends)
+    # from the RunResult alone (grid read from the fills, closes rebuilt from drift):
+    # the same lots, valued at the same closes
+    alone = run_tax_tables(r, lot_method=method)
+    pd.testing.assert_frame_equal(alone.realized, tables.realized)
+    cols = ["slice", "ticker", "open_date", "shares", "cost", "term"]
+    pd.testing.assert_frame_equal(alone.lots[cols], tables.lots[cols])
+    assert np.allclose(alone.lots["close_price"], tables.lots["close_price"], rtol=1e-9)
+    s_alone = run_tax_summary(r, None, tables=alone)
+    for k in ("realized_short_term", "realized_long_term", "estimated_tax"):
+        assert s_alone[k] == pytest.approx(s[k], abs=1e-9)
+    assert s_alone["unrealized_gain"] == pytest.approx(s["unrealized_gain"], abs=1e-9)
     return s
 
 
