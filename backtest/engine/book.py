@@ -70,17 +70,25 @@ class TreeShape:
 
 
 class Book:
-    """The live tree and the shares each leaf slice holds."""
+    """The live tree and the shares each leaf slice holds.
 
-    def __init__(self, pie: Pie, ticker_index: dict[str, int]) -> None:
+    Shares are kept as whole units of the share grid (10**-decimals shares), so
+    holdings are exact and never collect float dust.
+    """
+
+    def __init__(self, pie: Pie, ticker_index: dict[str, int], decimals: int = 5) -> None:
         self.ticker_index = ticker_index
+        self.scale = 10 ** decimals
         self.leaf_paths: list[str] = []
         self.leaf_ticker: list[int] = []
-        self.shares = np.zeros(0)
+        self.leaf_columns = np.zeros(0, dtype=np.int64)  # leaf_ticker as an array
+        self.units = np.zeros(0, dtype=np.int64)
         self._leaf_by_path: dict[str, int] = {}
         self.root = Node(name=ROOT, path="", target=1.0)
         self.root.children = self._build(pie, "")
         self.version = 0
+        self._layout: Layout | None = None
+        self._layout_version = -1
 
     # ---- structure -------------------------------------------------------
     def _leaf_id(self, path: str, ticker: str) -> int:
@@ -91,7 +99,8 @@ class Book:
             self._leaf_by_path[path] = lid
             self.leaf_paths.append(path)
             self.leaf_ticker.append(tix)
-            self.shares = np.append(self.shares, 0.0)
+            self.leaf_columns = np.asarray(self.leaf_ticker, dtype=np.int64)
+            self.units = np.append(self.units, np.int64(0))
         return lid
 
     def _build(self, pie: Pie, prefix: str) -> list[Node]:
@@ -178,49 +187,119 @@ class Book:
         return TreeShape(tuple(paths), np.array(parent, dtype=np.int64),
                          np.array(target), np.array(leaf, dtype=np.int64))
 
-    # ---- values and plans --------------------------------------------------
+    # ---- holdings ----------------------------------------------------------
+    @property
+    def shares(self) -> np.ndarray:
+        """Shares held per leaf id (float)."""
+        return self.units / self.scale
+
     def leaf_values(self, prices: np.ndarray) -> np.ndarray:
-        """Each leaf's value at `prices` (per market column); 0 where no shares."""
-        px = prices[np.asarray(self.leaf_ticker, dtype=np.int64)] if self.leaf_paths else prices[:0]
-        return np.where(self.shares > 0, self.shares * np.nan_to_num(px), 0.0)
+        """Each leaf's value at `prices` (per market column, no NaN)."""
+        return self.units * prices[self.leaf_columns] / self.scale
 
-    def node_values(self, leaf_values: np.ndarray) -> dict[int, float]:
-        """Value of every node (keyed by id(node)) from the leaves' values."""
-        out: dict[int, float] = {}
+    def leaf_columns_in_tree(self) -> set[int]:
+        """Market columns of the leaves in the live tree."""
+        lay = self.layout()
+        return set(self.leaf_columns[lay.leaf[lay.leaf >= 0]].tolist())
 
-        def visit(n: Node) -> float:
-            v = float(leaf_values[n.leaf]) if n.is_leaf else sum(visit(c) for c in n.children)
-            out[id(n)] = v
-            return v
+    # ---- values and plans (on the flattened layout) ----------------------------
+    def layout(self) -> Layout:
+        """The tree flattened into arrays; rebuilt only after the tree changes."""
+        if self._layout is None or self._layout_version != self.version:
+            self._layout = Layout.of(self.root)
+            self._layout_version = self.version
+        return self._layout
 
-        visit(self.root)
-        return out
+    def node_values(self, leaf_values: np.ndarray) -> np.ndarray:
+        """Value of every node (by layout position) from the leaves' values."""
+        lay = self.layout()
+        values = np.zeros(len(lay.leaf))
+        is_leaf = lay.leaf >= 0
+        values[is_leaf] = leaf_values[lay.leaf[is_leaf]]
+        for rows in lay.by_depth_deepest_first:
+            np.add.at(values, lay.parent[rows], values[rows])
+        return values
+
+    def value_of(self, node: Node, values: np.ndarray) -> float:
+        return float(values[self.layout().position[id(node)]])
 
     def distribute(self, node: Node, amount: float, rule: Rule,
-                   values: dict[int, float]) -> list[tuple[int, float]]:
+                   values: np.ndarray) -> list[tuple[int, float]]:
         """Split `amount` down from `node` to leaves by `rule`: [(leaf id, dollars)]."""
-        if node.is_leaf:
-            return [(node.leaf, amount)] if amount > 0 else []
-        kids = node.children
-        vals = np.array([values[id(c)] for c in kids])
-        tgts = np.array([c.target for c in kids])
-        shares = rule(vals, tgts, amount)
+        lay = self.layout()
         out: list[tuple[int, float]] = []
-        for c, a in zip(kids, shares, strict=True):
-            if a > 0:
-                out.extend(self.distribute(c, float(a), rule, values))
+
+        def visit(pos: int, amt: float) -> None:
+            leaf = int(lay.leaf[pos])
+            if leaf >= 0:
+                out.append((leaf, amt))
+                return
+            kids = lay.kids[pos]
+            for k, a in zip(kids.tolist(), rule(values[kids].tolist(), lay.kid_targets[pos], amt),
+                            strict=True):
+                if a > 0:
+                    visit(k, a)
+
+        if amount > 0:
+            visit(lay.position[id(node)], amount)
         return out
 
-    def target_values(self, node: Node, values: dict[int, float]) -> list[tuple[int, float]]:
+    def target_values(self, node: Node, values: np.ndarray) -> list[tuple[int, float]]:
         """Each leaf under `node` at exactly its target share of the node's value."""
+        total = self.value_of(node, values)
         out: list[tuple[int, float]] = []
 
         def visit(n: Node, weight: float) -> None:
             if n.is_leaf:
-                out.append((n.leaf, weight * values[id(node)]))
+                out.append((n.leaf, weight * total))
             else:
                 for c in n.children:
                     visit(c, weight * c.target)
 
         visit(node, 1.0)
         return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The live tree as arrays: positions in pre-order, the root at 0."""
+
+    position: dict[int, int]  # id(node) -> position
+    parent: np.ndarray
+    leaf: np.ndarray  # leaf id, or -1 for a pie
+    kids: list[np.ndarray]  # child positions of each pie
+    kid_targets: list[list[float]]
+    by_depth_deepest_first: list[np.ndarray]  # positions at each depth > 0
+
+    @staticmethod
+    def of(root: Node) -> Layout:
+        position: dict[int, int] = {}
+        parent: list[int] = []
+        leaf: list[int] = []
+        depth: list[int] = []
+        kids: list[list[int]] = []
+        targets: list[list[float]] = []
+        stack: list[tuple[Node, int, int]] = [(root, -1, 0)]
+        while stack:
+            node, par, d = stack.pop()
+            pos = len(parent)
+            position[id(node)] = pos
+            parent.append(par)
+            leaf.append(node.leaf)
+            depth.append(d)
+            kids.append([])
+            targets.append([])
+            if par >= 0:
+                kids[par].append(pos)
+                targets[par].append(node.target)
+            stack.extend((c, pos, d + 1) for c in reversed(node.children))
+        depths = np.array(depth)
+        return Layout(
+            position=position,
+            parent=np.array(parent, dtype=np.int64),
+            leaf=np.array(leaf, dtype=np.int64),
+            kids=[np.array(k, dtype=np.int64) for k in kids],
+            kid_targets=targets,
+            by_depth_deepest_first=[np.flatnonzero(depths == d)
+                                    for d in range(int(depths.max()), 0, -1)],
+        )

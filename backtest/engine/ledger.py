@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Fill = tuple[int, int, float, float, str]  # leaf id, ticker column, signed shares, signed $, reason
+Fill = tuple[int, int, int, float, str]  # leaf id, ticker column, signed grid units, signed $, reason
 
 
 @dataclass

@@ -80,11 +80,13 @@ def tabulate(sim: Simulation) -> RunResult:
         "date": dates, "value": value, "cash": cash, "invested": invested,
         "net_flow": net_flow, "twr_index": twr_index(value, net_flow),
     })
+    raw = _fill_frame(sim, dates)
+    scale = sim.book.scale
     return RunResult(
         name=sim.strategy.name,
         daily=daily,
-        trades=_trades(sim, dates),
-        allocations=_allocations(sim, dates),
+        trades=_trades(raw, scale),
+        allocations=_allocations(raw, scale),
         holdings=_holdings(sim, dates),
         drift=_drift(sim, dates, leaf_values),
         events=pd.DataFrame({
@@ -93,54 +95,82 @@ def tabulate(sim: Simulation) -> RunResult:
             "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=object),
             "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=object),
         }),
-        fills=_fills(sim, dates),
+        fills=_fills(raw, scale),
         total_deposits=float(sim.deposits.sum()),
         total_withdrawals=float(sim.withdrawals.sum()),
         total_dividends=float(sim.dividends.sum()),
     )
 
 
-def _trades(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
-    rows = []
-    d = sim.settings.share_decimals
-    for w in sim.ledger.windows:
-        net: dict[int, float] = {}
-        for _, col, sh, _, _ in w.fills:
-            net[col] = net.get(col, 0.0) + sh
-        for col in sorted(net, key=lambda c: sim.market.tickers[c]):
-            shares = round(net[col], d)
-            if shares == 0:
-                continue
-            price = float(w.prices[col])
-            rows.append((dates[w.session], w.window, sim.market.tickers[col],
-                         "buy" if shares > 0 else "sell", abs(shares), price,
-                         abs(shares) * price))
-    return _frame(rows, ["date", "window", "ticker", "side", "shares", "price", "amount"])
+def _fill_frame(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
+    """Every fill of every window, in execution order, as flat columns."""
+    seq, session, window, leaf, col, units, amount, reason = ([] for _ in range(8))
+    for k, w in enumerate(sim.ledger.windows):
+        for f in w.fills:
+            seq.append(k)
+            session.append(w.session)
+            window.append(w.window)
+            leaf.append(f[0])
+            col.append(f[1])
+            units.append(f[2])
+            amount.append(f[3])
+            reason.append(f[4])
+    col_arr = np.asarray(col, dtype=np.int64)
+    prices = np.array([sim.ledger.windows[k].prices[c] for k, c in zip(seq, col, strict=True)])
+    paths = np.asarray(sim.book.leaf_paths, dtype=object)
+    tickers = np.asarray(sim.market.tickers, dtype=object)
+    return pd.DataFrame({
+        "seq": np.asarray(seq, dtype=np.int64),
+        "date": dates[np.asarray(session, dtype=np.int64)],
+        "window": pd.Series(window, dtype=object),
+        "slice": paths[np.asarray(leaf, dtype=np.int64)] if leaf else paths[:0],
+        "ticker": tickers[col_arr] if col else tickers[:0],
+        "units": np.asarray(units, dtype=np.int64),
+        "price": prices.astype(float),
+        "amount": np.asarray(amount, dtype=float),
+        "reason": pd.Series(reason, dtype=object),
+    })
 
 
-def _fills(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
-    rows = []
-    for w in sim.ledger.windows:
-        for leaf, col, sh, amt, reason in w.fills:
-            rows.append((dates[w.session], w.window, sim.book.leaf_paths[leaf],
-                         sim.market.tickers[col], sh, float(w.prices[col]), amt, reason))
-    return _frame(rows, ["date", "window", "slice", "ticker", "shares", "price", "amount",
-                         "reason"])
+def _fills(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
+    out = raw.drop(columns=["seq"]).rename(columns={"units": "shares"})
+    out["shares"] = raw["units"] / scale
+    return out[["date", "window", "slice", "ticker", "shares", "price", "amount", "reason"]]
 
 
-def _allocations(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
-    rows = []
-    d = sim.settings.share_decimals
-    for w in sim.ledger.windows:
-        acc: dict[tuple[int, str], list[float]] = {}
-        for leaf, col, sh, amt, reason in w.fills:
-            cell = acc.setdefault((leaf, reason), [col, 0.0, 0.0])
-            cell[1] += sh
-            cell[2] += amt
-        for (leaf, reason), (col, sh, amt) in acc.items():
-            rows.append((dates[w.session], sim.book.leaf_paths[leaf],
-                         sim.market.tickers[int(col)], round(sh, d), amt, reason))
-    return _frame(rows, ["date", "slice", "ticker", "shares", "amount", "reason"])
+def _trades(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
+    """Fills netted per ticker per window; no row where buys and sells cancel."""
+    net = (raw.groupby(["seq", "ticker"], sort=True)
+           .agg(date=("date", "first"), window=("window", "first"), units=("units", "sum"),
+                price=("price", "first"))
+           .reset_index())
+    net = net[net["units"] != 0]
+    shares = net["units"].abs() / scale
+    return pd.DataFrame({
+        "date": net["date"].values,
+        "window": net["window"].values,
+        "ticker": net["ticker"].values,
+        "side": np.where(net["units"] > 0, "buy", "sell").astype(object),
+        "shares": shares.values,
+        "price": net["price"].values,
+        "amount": (shares * net["price"]).values,
+    })
+
+
+def _allocations(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
+    """One row per slice and reason per window (signed: + bought, - sold)."""
+    agg = (raw.groupby(["seq", "slice", "reason"], sort=False)
+           .agg(date=("date", "first"), ticker=("ticker", "first"), units=("units", "sum"),
+                amount=("amount", "sum"))
+           .reset_index())
+    return pd.DataFrame({
+        "date": agg["date"].values,
+        "slice": agg["slice"].values,
+        "ticker": agg["ticker"].values,
+        "shares": (agg["units"] / scale).values,
+        "amount": agg["amount"].values,
+        "reason": agg["reason"].values,
+    })
 
 
 def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:

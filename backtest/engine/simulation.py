@@ -65,7 +65,7 @@ class Simulation:
         self.settings = strategy.account
         self.n = len(market.sessions)
         tix = {t: i for i, t in enumerate(market.tickers)}
-        self.book = Book(strategy.portfolio, tix)
+        self.book = Book(strategy.portfolio, tix, strategy.account.share_decimals)
         self.cash = 0.0
         self.queue: list[Request] = []
         self.ledger = Ledger()
@@ -142,7 +142,7 @@ class Simulation:
 
     def close_values(self, i: int) -> np.ndarray:
         """Each leaf's value at session i's close (last known close where missing)."""
-        return _leaf_values(self.book.shares, np.asarray(self.book.leaf_ticker, dtype=np.int64),
+        return _leaf_values(self.book.shares, self.book.leaf_columns,
                             self._close_ffill[i:i + 1])[0]
 
     def weights(self, i: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -186,7 +186,7 @@ class Simulation:
         n_events = len(self.ledger.events)
         n_windows = len(self.ledger.windows)
         version = self.book.version
-        before = self.book.shares.copy()
+        before = self.book.units.copy()
         self._cash_arrives(i)
         self._queue_requests(i)
         for w in self.windows:
@@ -196,8 +196,8 @@ class Simulation:
             shape = self.book.shape()
             self.shapes.append((i, shape))
             self._member = membership(shape, len(self.book.leaf_paths))
-        if len(before) != len(self.book.shares) or not np.array_equal(before, self.book.shares):
-            self.share_snapshots.append((i, self.book.shares.copy()))
+        if len(before) != len(self.book.units) or not np.array_equal(before, self.book.units):
+            self.share_snapshots.append((i, self.book.shares))
         if self.strategy.rebalance.drift_band is not None:
             self._check_drift(i)
         return SessionReport(i, self._date(i), self.cash, float(self.deposit_in[i]),
@@ -208,8 +208,8 @@ class Simulation:
     def _cash_arrives(self, i: int) -> None:
         self.cash += self.deposit_in[i]
         self.deposits[i] = self.deposit_in[i]
-        if len(self.book.shares):
-            per_share = self.market.dividend[i, np.asarray(self.book.leaf_ticker)]
+        if len(self.book.units):
+            per_share = self.market.dividend[i, self.book.leaf_columns]
             paid = float(np.dot(self.book.shares, per_share))
             self.dividends[i] = paid
             self.cash += paid
@@ -276,10 +276,11 @@ class Simulation:
         else:
             fill = close.copy()
         last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
-        value = np.where(np.isnan(fill), last, fill)
+        value = np.nan_to_num(np.where(np.isnan(fill), last, fill))
         halted = ["" for _ in m.tickers]
-        in_tree = set(self.book.leaf_ticker[lf.leaf] for lf in self.book.root.leaves())
-        for col in np.flatnonzero(np.isnan(fill)):
+        missing = np.flatnonzero(np.isnan(fill))
+        in_tree = self.book.leaf_columns_in_tree() if len(missing) else set()
+        for col in missing:
             halted[col] = f"{m.tickers[col]} has no price"
             if col in in_tree and name == self.windows[0]:
                 self.ledger.event(i, "missing_price",
@@ -303,7 +304,7 @@ class Simulation:
             nxt = np.flatnonzero(self.scheduled[i + 1:])
             stop = i + 1 + int(nxt[0]) if len(nxt) else self.n
         shape = self.shapes[-1][1]
-        lv = _leaf_values(self.book.shares, np.asarray(self.book.leaf_ticker),
+        lv = _leaf_values(self.book.shares, self.book.leaf_columns,
                           self._close_ffill[i:stop])
         k = first_breach(slice_weights(lv, shape, self._member), shape,
                          self.strategy.rebalance.drift_band / 100.0)

@@ -28,7 +28,8 @@ class WindowPrices:
     """Prices of one window, per market column.
 
     fill: the window's fill price (NaN where there is none).
-    value: what holdings are worth in the window (fill, else the last close).
+    value: what holdings are worth in the window (fill, else the last close;
+        0 for a column never priced yet, which no one can hold).
     halted: why a column cannot trade now ("" where it can).
     """
 
@@ -176,7 +177,7 @@ class Window:
     def _leaf_values(self) -> np.ndarray:
         return self.book.leaf_values(self.prices.value)
 
-    def _node_values(self) -> dict[int, float]:
+    def _node_values(self) -> np.ndarray:
         return self.book.node_values(self._leaf_values())
 
     def _buy_plan(self, node: Node, amount: float) -> Plan:
@@ -188,15 +189,16 @@ class Window:
     def _sell_plan(self, node: Node, amount: float | None) -> Plan:
         """Sell `amount` dollars from `node` by the withdrawal rule (None: everything)."""
         values = self._node_values()
-        held = [(lf.leaf, None) for lf in node.leaves() if self.book.shares[lf.leaf] > 0]
-        if amount is None or amount >= values[id(node)]:
+        held = [(lf.leaf, None) for lf in node.leaves() if self.book.units[lf.leaf] > 0]
+        if amount is None or amount >= self.book.value_of(node, values):
             return held  # type: ignore[return-value]
         return list(self.book.distribute(node, amount, self.withdrawal_rule, values))
 
     def _proceeds(self, plan: Plan) -> float:
         total = 0.0
         for lf, dollars in plan:
-            total += self._sell_shares(lf, dollars) * self.prices.fill[self.book.leaf_ticker[lf]]
+            total += self._sell_units(lf, dollars) / self.scale \
+                * self.prices.fill[self.book.leaf_ticker[lf]]
         return total
 
     def _halted_columns(self, plan: Plan) -> dict[int, str]:
@@ -217,25 +219,24 @@ class Window:
         return True
 
     # ---- execution -----------------------------------------------------------------
-    def _sell_shares(self, leaf: int, dollars: float | None) -> float:
-        held = float(self.book.shares[leaf])
+    def _sell_units(self, leaf: int, dollars: float | None) -> int:
+        """Grid units to sell for `dollars` (rounded up, never past the holding)."""
+        held = int(self.book.units[leaf])
         if dollars is None:
             return held
         price = self.prices.fill[self.book.leaf_ticker[leaf]]
-        shares = math.ceil(dollars / price * self.scale - GRID_EPS) / self.scale
-        return min(shares, held)
+        return min(math.ceil(dollars / price * self.scale - GRID_EPS), held)
 
     def _execute_sells(self, plan: Plan, reason: str) -> None:
         for leaf, dollars in plan:
-            shares = self._sell_shares(leaf, dollars)
-            if shares <= 0:
+            units = self._sell_units(leaf, dollars)
+            if units <= 0:
                 continue
             col = self.book.leaf_ticker[leaf]
-            amount = shares * self.prices.fill[col]
-            self.book.shares[leaf] = round(self.book.shares[leaf] - shares,
-                                           self.settings.share_decimals)
+            amount = units / self.scale * self.prices.fill[col]
+            self.book.units[leaf] -= units
             self.cash += amount
-            self.out.fills.append((leaf, col, -shares, -amount, reason))
+            self.out.fills.append((leaf, col, -units, -amount, reason))
 
     def _execute_buys(self, plan: Plan, reason: str) -> None:
         for leaf, dollars in plan:
@@ -244,13 +245,12 @@ class Window:
             col = self.book.leaf_ticker[leaf]
             price = self.prices.fill[col]
             dollars = min(dollars, self.cash)
-            shares = math.floor(dollars / price * self.scale + GRID_EPS) / self.scale
-            if shares * price > self.cash:  # never spend more than there is
-                shares -= 1 / self.scale
-            if shares <= 0:
+            units = math.floor(dollars / price * self.scale + GRID_EPS)
+            if units / self.scale * price > self.cash:  # never spend more than there is
+                units -= 1
+            if units <= 0:
                 continue
-            amount = shares * price
-            self.book.shares[leaf] = round(self.book.shares[leaf] + shares,
-                                           self.settings.share_decimals)
+            amount = units / self.scale * price
+            self.book.units[leaf] += units
             self.cash -= amount
-            self.out.fills.append((leaf, col, shares, amount, reason))
+            self.out.fills.append((leaf, col, units, amount, reason))

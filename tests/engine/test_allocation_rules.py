@@ -76,7 +76,7 @@ def test_deposit_gives_exactly_the_amount_and_never_takes(pie, amount, rule):
     values, raw = np.array(pie[0]), np.array(pie[1])
     targets = raw / raw.sum()
     fn = waterfill_deposit if rule == "waterfill" else proportional_deposit
-    got = fn(values, targets, amount)
+    got = np.asarray(fn(values, targets, amount))
     assert (got >= 0).all()
     assert got.sum() == pytest.approx(amount, rel=1e-9, abs=1e-6)
 
@@ -90,7 +90,7 @@ def test_withdrawal_takes_exactly_the_amount_and_never_more_than_a_slice_has(pie
     if amount <= 0:
         return
     fn = waterfill_withdrawal if rule == "waterfill" else proportional_withdrawal
-    got = fn(values, targets, amount)
+    got = np.asarray(fn(values, targets, amount))
     assert (got >= -1e-9).all()
     assert (got <= values + 1e-6 * (1 + values)).all()
     assert got.sum() == pytest.approx(amount, rel=1e-9, abs=1e-6)
@@ -118,7 +118,7 @@ def test_waterfill_deposit_fills_the_neediest_to_one_level(pie, amount):
     that receives nothing is below it."""
     values, raw = np.array(pie[0]), np.array(pie[1])
     targets = raw / raw.sum()
-    got = waterfill_deposit(values, targets, amount)
+    got = np.asarray(waterfill_deposit(values, targets, amount))
     cap = targets * (values.sum() + amount)
     after = (values + got) / cap
     fed = got > 1e-9 * (1 + amount)
