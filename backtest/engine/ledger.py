@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Fill = tuple[int, int, int, float, str]  # leaf id, ticker column, signed grid units, signed $, reason
+# leaf id, ticker column, signed grid units, signed dollars, reason
+Fill = tuple[int, int, int, float, str]
 
 
 @dataclass
