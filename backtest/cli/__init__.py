@@ -41,11 +41,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from backtest.cli import data, report, run, validate
+    from backtest.cli import data, replay, report, run, validate
 
     cli.add_command(validate.validate)
     cli.add_command(run.run)
     cli.add_command(report.report)
+    cli.add_command(replay.replay)
     cli.add_command(data.data)
 
 
