@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from backtest.engine.simulation import Simulation, _ffill
 from backtest.engine.weights import slice_weights
+
+STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default string type
 
 
 @dataclass(frozen=True)
@@ -80,110 +83,150 @@ def tabulate(sim: Simulation) -> RunResult:
         "date": dates, "value": value, "cash": cash, "invested": invested,
         "net_flow": net_flow, "twr_index": twr_index(value, net_flow),
     })
-    raw = _fill_frame(sim, dates)
-    scale = sim.book.scale
+    fills = fill_columns(sim)
     return RunResult(
         name=sim.strategy.name,
         daily=daily,
-        trades=_trades(raw, scale),
-        allocations=_allocations(raw, scale),
+        trades=_trades(fills, sim, dates),
+        allocations=_allocations(fills, sim, dates),
         holdings=_holdings(sim, dates),
         drift=_drift(sim, dates, leaf_values),
         events=pd.DataFrame({
             "date": np.array([dates[e.session] for e in sim.ledger.events],
                              dtype="datetime64[ns]"),
-            "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=object),
-            "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=object),
+            "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=STR),
+            "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=STR),
         }),
-        fills=_fills(raw, scale),
+        fills=_fills(fills, sim, dates),
         total_deposits=float(sim.deposits.sum()),
         total_withdrawals=float(sim.withdrawals.sum()),
         total_dividends=float(sim.dividends.sum()),
     )
 
 
-def _fill_frame(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
-    """Every fill of every window, in execution order, as flat columns."""
-    seq, session, window, leaf, col, units, amount, reason = ([] for _ in range(8))
-    for k, w in enumerate(sim.ledger.windows):
-        for f in w.fills:
-            seq.append(k)
-            session.append(w.session)
-            window.append(w.window)
-            leaf.append(f[0])
-            col.append(f[1])
-            units.append(f[2])
-            amount.append(f[3])
-            reason.append(f[4])
-    col_arr = np.asarray(col, dtype=np.int64)
-    prices = np.array([sim.ledger.windows[k].prices[c] for k, c in zip(seq, col, strict=True)])
-    paths = np.asarray(sim.book.leaf_paths, dtype=object)
-    tickers = np.asarray(sim.market.tickers, dtype=object)
+def labels(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Series:
+    """A string column from integer codes into `names` (built in Arrow: fast)."""
+    arr = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
+                                         pa.array(list(names), type=pa.string()))
+    return pd.Series(arr.cast(pa.string()), dtype=STR)
+
+
+@dataclass(frozen=True)
+class FillColumns:
+    """Every fill of every window, in execution order, as flat arrays."""
+
+    seq: np.ndarray  # window number
+    session: np.ndarray
+    window: np.ndarray  # 0 morning, 1 afternoon
+    leaf: np.ndarray
+    col: np.ndarray
+    units: np.ndarray
+    price: np.ndarray
+    amount: np.ndarray
+    reason: np.ndarray  # index into REASONS
+
+
+WINDOWS = ("morning", "afternoon")
+REASONS = ("deposit", "withdrawal", "order", "removal", "rebalance", "auto_invest")
+
+
+def fill_columns(sim: Simulation) -> FillColumns:
+    windows = sim.ledger.windows
+    counts = np.array([len(w.fills) for w in windows], dtype=np.int64)
+    fills = [f for w in windows for f in w.fills]
+    seq = np.repeat(np.arange(len(windows)), counts)
+    if fills:
+        leaf, col, units, amount, reason = zip(*fills, strict=True)
+        col_arr = np.array(col, dtype=np.int64)
+        price = np.stack([w.prices for w in windows])[seq, col_arr]
+        code = {r: k for k, r in enumerate(REASONS)}
+        return FillColumns(
+            seq, np.array([w.session for w in windows], dtype=np.int64)[seq],
+            np.array([WINDOWS.index(w.window) for w in windows], dtype=np.int64)[seq],
+            np.array(leaf, dtype=np.int64), col_arr, np.array(units, dtype=np.int64),
+            price, np.array(amount, dtype=float),
+            np.array([code[r] for r in reason], dtype=np.int64))
+    empty = np.zeros(0, dtype=np.int64)
+    return FillColumns(empty, empty, empty, empty, empty, empty, np.zeros(0), np.zeros(0),
+                       empty)
+
+
+def _fills(f: FillColumns, sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
-        "seq": np.asarray(seq, dtype=np.int64),
-        "date": dates[np.asarray(session, dtype=np.int64)],
-        "window": pd.Series(window, dtype=object),
-        "slice": paths[np.asarray(leaf, dtype=np.int64)] if leaf else paths[:0],
-        "ticker": tickers[col_arr] if col else tickers[:0],
-        "units": np.asarray(units, dtype=np.int64),
-        "price": prices.astype(float),
-        "amount": np.asarray(amount, dtype=float),
-        "reason": pd.Series(reason, dtype=object),
+        "date": dates[f.session],
+        "window": labels(f.window, WINDOWS),
+        "slice": labels(f.leaf, sim.book.leaf_paths),
+        "ticker": labels(f.col, sim.market.tickers),
+        "shares": f.units / sim.book.scale,
+        "price": f.price,
+        "amount": f.amount,
+        "reason": labels(f.reason, REASONS),
     })
 
 
-def _fills(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
-    out = raw.drop(columns=["seq"]).rename(columns={"units": "shares"})
-    out["shares"] = raw["units"] / scale
-    return out[["date", "window", "slice", "ticker", "shares", "price", "amount", "reason"]]
+def _first_of_groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal key tuples in order of first appearance: (first row, group id per row)."""
+    if len(keys[0]) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    stacked = np.stack(keys, axis=1)
+    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
 
 
-def _trades(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
+def _trades(f: FillColumns, sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     """Fills netted per ticker per window; no row where buys and sells cancel."""
-    net = (raw.groupby(["seq", "ticker"], sort=True)
-           .agg(date=("date", "first"), window=("window", "first"), units=("units", "sum"),
-                price=("price", "first"))
-           .reset_index())
-    net = net[net["units"] != 0]
-    shares = net["units"].abs() / scale
+    # Rows sorted by window, then ticker name, like a broker's statement.
+    name_rank = np.argsort(np.argsort(np.array(sim.market.tickers, dtype=object)))
+    first, group = _first_of_groups(f.seq, name_rank[f.col] if len(f.col) else f.col)
+    net = np.bincount(group, weights=f.units, minlength=len(first)).round().astype(np.int64)
+    order = np.lexsort((name_rank[f.col[first]] if len(first) else first, f.seq[first]))
+    first, net = first[order], net[order]
+    keep = net != 0
+    first, net = first[keep], net[keep]
+    shares = np.abs(net) / sim.book.scale
     return pd.DataFrame({
-        "date": net["date"].values,
-        "window": net["window"].values,
-        "ticker": net["ticker"].values,
-        "side": np.where(net["units"] > 0, "buy", "sell").astype(object),
-        "shares": shares.values,
-        "price": net["price"].values,
-        "amount": (shares * net["price"]).values,
+        "date": dates[f.session[first]],
+        "window": labels(f.window[first], WINDOWS),
+        "ticker": labels(f.col[first], sim.market.tickers),
+        "side": labels((net < 0).astype(np.int64), ("buy", "sell")),
+        "shares": shares,
+        "price": f.price[first],
+        "amount": shares * f.price[first],
     })
 
 
-def _allocations(raw: pd.DataFrame, scale: int) -> pd.DataFrame:
+def _allocations(f: FillColumns, sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     """One row per slice and reason per window (signed: + bought, - sold)."""
-    agg = (raw.groupby(["seq", "slice", "reason"], sort=False)
-           .agg(date=("date", "first"), ticker=("ticker", "first"), units=("units", "sum"),
-                amount=("amount", "sum"))
-           .reset_index())
+    first, group = _first_of_groups(f.seq, f.leaf, f.reason)
+    units = np.bincount(group, weights=f.units, minlength=len(first)).round()
+    amount = np.bincount(group, weights=f.amount, minlength=len(first)).astype(float)
     return pd.DataFrame({
-        "date": agg["date"].values,
-        "slice": agg["slice"].values,
-        "ticker": agg["ticker"].values,
-        "shares": (agg["units"] / scale).values,
-        "amount": agg["amount"].values,
-        "reason": agg["reason"].values,
+        "date": dates[f.session[first]],
+        "slice": labels(f.leaf[first], sim.book.leaf_paths),
+        "ticker": labels(f.col[first], sim.market.tickers),
+        "shares": units / sim.book.scale,
+        "amount": amount,
+        "reason": labels(f.reason[first], REASONS),
     })
 
 
 def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
-    rows = []
-    prev = np.zeros(len(sim.book.leaf_paths))
-    for i, shares in sim.share_snapshots:
-        cur = np.zeros(len(prev))
-        cur[: len(shares)] = shares
-        for leaf in np.flatnonzero(cur != prev):
-            rows.append((dates[i], sim.book.leaf_paths[leaf],
-                         sim.market.tickers[sim.book.leaf_ticker[leaf]], float(cur[leaf])))
-        prev = cur
-    return _frame(rows, ["date", "slice", "ticker", "shares"])
+    """A row per slice at each close where its shares changed."""
+    n_leaves = len(sim.book.leaf_paths)
+    snaps = np.zeros((len(sim.share_snapshots) + 1, n_leaves))
+    for k, (_, shares) in enumerate(sim.share_snapshots):
+        snaps[k + 1, : len(shares)] = shares
+    row, leaf = np.nonzero(snaps[1:] != snaps[:-1])
+    sessions = np.array([i for i, _ in sim.share_snapshots], dtype=np.int64)
+    return pd.DataFrame({
+        "date": dates[sessions[row]],
+        "slice": labels(leaf, sim.book.leaf_paths),
+        "ticker": labels(sim.book.leaf_columns[leaf], sim.market.tickers),
+        "shares": snaps[1:][row, leaf],
+    })
 
 
 def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.DataFrame:
@@ -197,19 +240,11 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
         n_rows, n_slices = w.shape
         parts.append(pd.DataFrame({
             "date": np.repeat(dates[start:stop], n_slices),
-            "slice": pd.Categorical(np.tile(np.array(shape.paths, dtype=object), n_rows)),
+            "slice": labels(np.tile(np.arange(n_slices), n_rows), shape.paths),
             "target": np.tile(shape.target, n_rows),
             "actual": w.ravel(),
         }))
     if not parts:
-        return _frame([], ["date", "slice", "target", "actual"])
-    out = pd.concat(parts, ignore_index=True)
-    out["slice"] = out["slice"].astype(object)
-    return out
-
-
-def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    if frame.empty:
-        frame = frame.astype({"date": "datetime64[ns]"})
-    return frame
+        return pd.DataFrame({"date": dates[:0], "slice": labels(np.zeros(0), ()),
+                             "target": np.zeros(0), "actual": np.zeros(0)})
+    return pd.concat(parts, ignore_index=True)
