@@ -21,7 +21,8 @@ def _figure(height: float = C.SIZE[1]) -> tuple[Figure, object]:
     return fig, ax
 
 
-def growth_overlay(curves: list[tuple[str, pd.Series]], coloured: int = 10) -> bytes:
+def growth_overlay(curves: list[tuple[str, pd.Series]], coloured: int = 10,
+                   title: str = "") -> bytes:
     """The TWR index of every variant; the first `coloured` (the table's top) in colour."""
     with matplotlib.rc_context(C._RC):
         fig, ax = _figure()
@@ -38,15 +39,15 @@ def growth_overlay(curves: list[tuple[str, pd.Series]], coloured: int = 10) -> b
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.2f}x"))
         C._dates(ax)
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles[::-1], labels[::-1], loc="upper left", ncols=2 if len(labels) > 5
-                  else 1)
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  title=C.label(title) if title else None, fontsize=8, title_fontsize=8)
         if len(curves) > coloured:
             ax.set_title(f"Top {coloured} of {len(curves)} in colour", fontsize=9,
                          loc="right", fontweight="normal")
         return C._png(fig)
 
 
-def drift_bars(drift: pd.DataFrame) -> bytes:
+def drift_bars(drift: pd.DataFrame, title: str = "") -> bytes:
     """Mean and max |drift| (points) per variant, in the table's order."""
     n = len(drift)
     with matplotlib.rc_context(C._RC):
@@ -60,5 +61,7 @@ def drift_bars(drift: pd.DataFrame) -> bytes:
         ax.set_yticks(y, [C.label(v) for v in drift["variant"]])
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.1f} pt"))
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right")
+        if title:
+            ax.set_ylabel(C.label(title))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return C._png(fig)

@@ -142,7 +142,7 @@ def write_comparison(store: ResultStore, table: pd.DataFrame, keys: Sequence[str
                atomic_write(out / TABLE_FILES[1], table.to_csv(index=False).encode("utf-8"))]
     if not report:
         return written
-    charts = render_charts(store, table)
+    charts = render_charts(store, table, keys)
     for key, (name, _title) in CHARTS.items():
         if key in charts:
             written.append(atomic_write(out / name, charts[key]))
@@ -153,23 +153,39 @@ def write_comparison(store: ResultStore, table: pd.DataFrame, keys: Sequence[str
     return written
 
 
-def render_charts(store: ResultStore, table: pd.DataFrame) -> dict[str, bytes]:
+def short_labels(table: pd.DataFrame, keys: Sequence[str]) -> tuple[list[str], str]:
+    """Chart labels (the values only, or the file's stem) and the legend's title (the keys)."""
+    names = [k.split(".")[-1] if not k.split(".")[-1].isdigit() else k for k in keys]
+    if len(set(names)) < len(names):
+        names = list(keys)
+    files = "file" in table.columns
+    labels = []
+    for _, row in table.iterrows():
+        vals = ", ".join(show_value(row[k]) for k in keys)
+        stem = str(row["variant"]).split(" ")[0] if files else ""
+        labels.append(" ".join(x for x in (stem, vals) if x) or str(row["variant"]))
+    return labels, ", ".join(names)
+
+
+def render_charts(store: ResultStore, table: pd.DataFrame,
+                  keys: Sequence[str] = ()) -> dict[str, bytes]:
     """PNG bytes of the growth and drift charts (missing when nothing to draw)."""
     from backtest.sweep import charts
 
     ok = table[table["error"].isna()]
+    labels, title = short_labels(ok, keys)
     curves: list[tuple[str, pd.Series]] = []
-    for _, row in ok.iterrows():
+    for label, (_, row) in zip(labels, ok.iterrows(), strict=True):
         daily = store.daily(row["hash"], columns=["date", "twr_index"])
-        curves.append((row["variant"], pd.Series(daily["twr_index"].to_numpy(float),
-                                                 index=pd.DatetimeIndex(daily["date"]))))
+        curves.append((label, pd.Series(daily["twr_index"].to_numpy(float),
+                                        index=pd.DatetimeIndex(daily["date"]))))
     out: dict[str, bytes] = {}
     if curves:
-        out["growth"] = charts.growth_overlay(curves, coloured=MAX_COLOURED)
-    drift = ok[["variant", "mean_abs_drift", "max_abs_drift"]].dropna(how="all", subset=[
-        "mean_abs_drift", "max_abs_drift"])
+        out["growth"] = charts.growth_overlay(curves, coloured=MAX_COLOURED, title=title)
+    drift = ok[["mean_abs_drift", "max_abs_drift"]].assign(variant=labels)
+    drift = drift.dropna(how="all", subset=["mean_abs_drift", "max_abs_drift"])
     if len(drift):
-        out["drift"] = charts.drift_bars(drift)
+        out["drift"] = charts.drift_bars(drift, title=title)
     return out
 
 
