@@ -87,6 +87,12 @@ def _parse_row(cell, path: Path, where: str) -> Halt:
         if level not in MARKET_LEVELS:
             raise DataError(f"a market-wide halt needs level 1, 2 or 3, not {level!r}",
                             source=path, where=where)
+    elif level in MARKET_LEVELS:
+        # A ticker halt with a circuit-breaker level is almost surely a misspelt
+        # 'market' scope: read as a ticker it would silently halt nothing.
+        raise DataError(f"scope {scope[:40]!r} with level {level}: levels 1, 2 and 3 are "
+                        f"market-wide circuit breakers (scope 'market'); a single-security "
+                        f"halt has a word such as LULD as its level", source=path, where=where)
     return Halt(date=date, start=start, end=end, scope=scope, level=level, note=cell("note"))
 
 

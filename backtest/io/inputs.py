@@ -10,7 +10,7 @@ import yaml
 
 from backtest.domain.strategy import Strategy
 from backtest.engine.market import Market
-from backtest.errors import StrategyError
+from backtest.errors import DataError, StrategyError
 from backtest.io.halts import load_halts
 from backtest.io.market_builder import build_market
 from backtest.io.prices import load_prices
@@ -40,10 +40,18 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
     if prices is None:
         prices = load_prices(strategy.data.prices)
     halts = load_halts(strategy.data.halts) if strategy.data.halts is not None else ()
-    return build_market(prices, strategy.tickers(), start=strategy.data.start,
-                        end=strategy.data.end, halts=halts,
-                        start_tickers=strategy.portfolio.tickers(),
-                        source=strategy.data.prices)
+    try:
+        return build_market(prices, strategy.tickers(), start=strategy.data.start,
+                            end=strategy.data.end, halts=halts,
+                            start_tickers=strategy.portfolio.tickers(),
+                            source=strategy.data.prices)
+    except DataError as exc:
+        # data.start / data.end are keys of the strategy file: name that file (and the
+        # price data the dates were checked against)
+        if exc.where and exc.where.startswith("data.") and strategy.source is not None:
+            raise DataError(f"{exc.message} in {strategy.data.prices}",
+                            source=strategy.source, where=exc.where) from None
+        raise
 
 
 def load_inputs(path: str | Path) -> Inputs:
