@@ -142,7 +142,7 @@ class DaskExecutor:
             if isinstance(self.address, Client):
                 self._client = self.address
             else:
-                self._client, self._own = Client(self.address), True
+                self._client, self._own = Client(self.address, timeout="10s"), True
         return self._client
 
     @property
