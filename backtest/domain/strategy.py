@@ -53,6 +53,22 @@ class RebalancePolicy:
     drift_band: float | None = None  # percentage points
 
 
+LotMethod = Literal["brokerage", "fifo", "hifo"]
+
+
+@dataclass(frozen=True)
+class TaxSettings:
+    """How realized gains are estimated for a taxable account (analytics/tax.py).
+
+    `lot_method`: which lots a sell closes (`brokerage`: the account's fixed
+    order; `fifo` and `hifo` for comparison); rates are fractions.
+    """
+
+    lot_method: LotMethod = "brokerage"
+    short_term_rate: float = 0.24
+    long_term_rate: float = 0.15
+
+
 @dataclass(frozen=True)
 class SetTargets:
     """New targets for the slices of one pie; takes effect at once, never trades."""
@@ -128,6 +144,7 @@ class Strategy:
     rebalance: RebalancePolicy = field(default_factory=RebalancePolicy)
     events: tuple[Event, ...] = ()
     source: Path | None = None  # the strategy file, for messages
+    tax: TaxSettings = field(default_factory=TaxSettings)
 
     def tickers(self) -> list[str]:
         """Every ticker the strategy names: the portfolio's, then added slices'."""

@@ -6,6 +6,8 @@ from typing import Any
 
 from backtest.analytics.drift import max_abs_drift
 from backtest.analytics.metrics import clean_dict, performance_summary
+from backtest.analytics.tax import run_tax_summary
+from backtest.domain.strategy import TaxSettings
 from backtest.engine.result import RunResult
 
 SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_withdrawals",
@@ -13,8 +15,11 @@ SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_
                 "max_drawdown", "max_abs_drift")
 
 
-def summarize(result: RunResult, *, risk_free: float = 0.0) -> dict[str, Any]:
-    """The contract's keys first, then the extra measures the report uses."""
+def summarize(result: RunResult, *, risk_free: float = 0.0,
+              tax: TaxSettings | None = None) -> dict[str, Any]:
+    """The contract's keys first, then the extra measures the report uses, then
+    the tax estimate (analytics/tax.py; `tax` is the strategy's `tax:` section,
+    default brokerage lot order, 24% short-term, 15% long-term)."""
     perf = performance_summary(result.daily, risk_free=risk_free)
     daily = result.daily
     out: dict[str, Any] = {
@@ -34,4 +39,5 @@ def summarize(result: RunResult, *, risk_free: float = 0.0) -> dict[str, Any]:
     ordered["trades"] = int(len(result.trades))
     ordered["halt_deferrals"] = int((result.events["kind"] == "halt_deferred").sum()) \
         if len(result.events) else 0
+    ordered.update(run_tax_summary(result, tax))
     return clean_dict(ordered)

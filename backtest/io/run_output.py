@@ -18,16 +18,23 @@ from typing import Any
 
 import pandas as pd
 
+from backtest.analytics.tax import TAX_TABLES, run_tax_tables
 from backtest.engine.result import RunResult
 
 TABLES = ("daily", "trades", "allocations", "holdings", "drift", "events")
 
 
 def write_tables(result: RunResult, summary: dict[str, Any], folder: Path) -> None:
-    """Write summary.json and the Parquet tables into an existing `folder`."""
+    """Write summary.json and the Parquet tables into an existing `folder`.
+
+    The tax lot tables (`lots`, `realized`) are built from the fills with the
+    lot method the summary was computed with (`tax_lot_method`)."""
     for name in TABLES:
         frame: pd.DataFrame = getattr(result, name)
         frame.to_parquet(folder / f"{name}.parquet", index=False)
+    tax = run_tax_tables(result, lot_method=summary.get("tax_lot_method", "brokerage"))
+    for name in TAX_TABLES:
+        getattr(tax, name).to_parquet(folder / f"{name}.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 

@@ -31,11 +31,13 @@ from backtest.domain.strategy import (
     RemoveSlice,
     SetTargets,
     Strategy,
+    TaxSettings,
 )
 from backtest.errors import StrategyError
 from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, show
 
-TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events")
+TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events",
+            "tax")
 DATA_KEYS = ("prices", "halts", "start", "end")
 ACCOUNT_KEYS = tuple(AccountSettings.__dataclass_fields__)
 CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end")
@@ -44,6 +46,8 @@ WINDOWS = ("morning", "afternoon", "both")
 ALLOCATIONS = ("waterfill", "proportional")
 FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 REBALANCE_EVERY = ("never", "month", "quarter", "year")
+TAX_KEYS = tuple(TaxSettings.__dataclass_fields__)
+LOT_METHODS = ("brokerage", "fifo", "hifo")
 
 
 def load_strategy(path: str | Path) -> Strategy:
@@ -70,8 +74,10 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     cashflows = _cashflows(ck, doc.get("cashflows"))
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
+    tax = _tax(ck, doc.get("tax"))
     return Strategy(name=name, data=data, portfolio=portfolio, account=account,
-                    cashflows=cashflows, rebalance=rebalance, events=events, source=source)
+                    cashflows=cashflows, rebalance=rebalance, events=events, source=source,
+                    tax=tax)
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -251,6 +257,26 @@ def _rebalance(ck: Checker, value: object) -> RebalancePolicy:
     band = value.get("drift_band")
     band = ck.positive(band, "rebalance.drift_band") if band is not None else None
     return RebalancePolicy(every=every, drift_band=band)
+
+
+def _tax(ck: Checker, value: object) -> TaxSettings:
+    if value is None:
+        return TaxSettings()
+    value = ck.mapping(value, "tax")
+    ck.keys(value, "tax", TAX_KEYS)
+
+    def rate(v: object, where: str) -> float:
+        x = ck.non_negative(v, where)
+        if x > 1:
+            ck.fail(where, f"must be a fraction from 0 to 1 (0.24 is 24%), got {show(v)}")
+        return x
+
+    checks = {
+        "lot_method": lambda v, w: ck.choice(v, w, LOT_METHODS),
+        "short_term_rate": rate,
+        "long_term_rate": rate,
+    }
+    return TaxSettings(**{k: checks[k](v, key("tax", k)) for k, v in value.items()})
 
 
 def _portfolio(ck: Checker, value: object) -> Pie:
