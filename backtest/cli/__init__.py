@@ -2,11 +2,16 @@
 
 Each command lives in its own module and delegates to library functions.
 User errors (`BacktestError`) become one line on stderr and exit status 2.
+An interrupt (Ctrl-C, or SIGTERM from `kill` or a job scheduler) unwinds like
+an exception, so outputs being written are removed (`atomic_folder`), and ends
+with one line and status 130 (SIGINT) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
 
@@ -14,8 +19,18 @@ from backtest import __version__
 from backtest.errors import BacktestError
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+    raise Terminated()
+
+
 class _Group(click.Group):
-    """A click group that turns user errors into one line and exit status 2."""
+    """A click group that turns user errors into one line and exit status 2,
+    and interrupts into one line and status 130 (SIGINT) or 143 (SIGTERM)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -23,6 +38,11 @@ class _Group(click.Group):
         except BacktestError as exc:
             click.echo(f"error: {exc.line()}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            click.echo(f"error: interrupted ({'SIGTERM' if term else 'SIGINT'}); "
+                       "nothing was half-written", err=True)
+            ctx.exit(128 + (signal.SIGTERM if term else signal.SIGINT))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,12 +61,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from backtest.cli import data, replay, report, run, validate
+    from backtest.cli import compare, data, replay, report, run, validate
 
     cli.add_command(validate.validate)
     cli.add_command(run.run)
     cli.add_command(report.report)
     cli.add_command(replay.replay)
+    cli.add_command(compare.compare)
     cli.add_command(data.data)
 
 
@@ -55,4 +76,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(cli.main(standalone_mode=True))

@@ -43,7 +43,7 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
-    summary = summarize(result, risk_free=risk_free)
+    summary = summarize(result, risk_free=risk_free, tax=inputs.strategy.tax)
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:

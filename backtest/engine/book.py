@@ -220,6 +220,13 @@ class Book:
             np.add.at(values, lay.parent[rows], values[rows])
         return values
 
+    def leaves_under(self, node: Node) -> np.ndarray:
+        """Leaf ids under (or at) `node`."""
+        lay = self.layout()
+        pos = lay.position[id(node)]
+        ids = lay.leaf[pos:lay.end[pos]]
+        return ids[ids >= 0]
+
     def value_of(self, node: Node, values: np.ndarray) -> float:
         return float(values[self.layout().position[id(node)]])
 
@@ -269,6 +276,7 @@ class Layout:
     leaf: np.ndarray  # leaf id, or -1 for a pie
     kids: list[np.ndarray]  # child positions of each pie
     kid_targets: list[list[float]]
+    end: np.ndarray  # the subtree of position p is positions p .. end[p]-1
     by_depth_deepest_first: list[np.ndarray]  # positions at each depth > 0
 
     @staticmethod
@@ -294,12 +302,16 @@ class Layout:
                 targets[par].append(node.target)
             stack.extend((c, pos, d + 1) for c in reversed(node.children))
         depths = np.array(depth)
+        end = np.arange(1, len(parent) + 1)
+        for pos in range(len(parent) - 1, 0, -1):  # children come after parents
+            end[parent[pos]] = max(end[parent[pos]], end[pos])
         return Layout(
             position=position,
             parent=np.array(parent, dtype=np.int64),
             leaf=np.array(leaf, dtype=np.int64),
             kids=[np.array(k, dtype=np.int64) for k in kids],
             kid_targets=targets,
+            end=end,
             by_depth_deepest_first=[np.flatnonzero(depths == d)
                                     for d in range(int(depths.max()), 0, -1)],
         )

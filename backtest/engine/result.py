@@ -230,7 +230,13 @@ def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
 
 
 def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.DataFrame:
-    parts = []
+    """Every slice's target and actual weight in its parent pie at every close.
+
+    The slice column is categorical: the table has sessions x slices rows (millions
+    for large pies) but only as many distinct names as slices.
+    """
+    names: dict[str, int] = {}
+    date_parts, code_parts, target_parts, actual_parts = [], [], [], []
     shapes = sim.shapes
     for k, (start, shape) in enumerate(shapes):
         stop = shapes[k + 1][0] if k + 1 < len(shapes) else sim.n
@@ -238,13 +244,19 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
             continue
         w = slice_weights(leaf_values[start:stop], shape)
         n_rows, n_slices = w.shape
-        parts.append(pd.DataFrame({
-            "date": np.repeat(dates[start:stop], n_slices),
-            "slice": labels(np.tile(np.arange(n_slices), n_rows), shape.paths),
-            "target": np.tile(shape.target, n_rows),
-            "actual": w.ravel(),
-        }))
-    if not parts:
-        return pd.DataFrame({"date": dates[:0], "slice": labels(np.zeros(0), ()),
-                             "target": np.zeros(0), "actual": np.zeros(0)})
-    return pd.concat(parts, ignore_index=True)
+        codes = np.array([names.setdefault(p, len(names)) for p in shape.paths], dtype=np.int32)
+        date_parts.append(np.repeat(dates[start:stop], n_slices))
+        code_parts.append(np.tile(codes, n_rows))
+        target_parts.append(np.tile(shape.target, n_rows))
+        actual_parts.append(w.ravel())
+
+    def joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+        return np.concatenate(parts) if parts else empty
+
+    return pd.DataFrame({
+        "date": joined(date_parts, dates[:0]),
+        "slice": pd.Categorical.from_codes(joined(code_parts, np.zeros(0, dtype=np.int32)),
+                                           categories=pd.Index(list(names), dtype=STR)),
+        "target": joined(target_parts, np.zeros(0)),
+        "actual": joined(actual_parts, np.zeros(0)),
+    })

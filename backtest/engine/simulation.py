@@ -276,7 +276,8 @@ class Simulation:
         else:
             fill = close.copy()
         last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
-        value = np.nan_to_num(np.where(np.isnan(fill), last, fill))
+        value = np.where(np.isnan(fill), last, fill)
+        value[np.isnan(value)] = 0.0  # never priced yet: nobody holds it
         halted = ["" for _ in m.tickers]
         missing = np.flatnonzero(np.isnan(fill))
         in_tree = self.book.leaf_columns_in_tree() if len(missing) else set()

@@ -189,9 +189,9 @@ class Window:
     def _sell_plan(self, node: Node, amount: float | None) -> Plan:
         """Sell `amount` dollars from `node` by the withdrawal rule (None: everything)."""
         values = self._node_values()
-        held = [(lf.leaf, None) for lf in node.leaves() if self.book.units[lf.leaf] > 0]
         if amount is None or amount >= self.book.value_of(node, values):
-            return held  # type: ignore[return-value]
+            leaves = self.book.leaves_under(node)
+            return [(lf, None) for lf in leaves[self.book.units[leaves] > 0].tolist()]
         return list(self.book.distribute(node, amount, self.withdrawal_rule, values))
 
     def _proceeds(self, plan: Plan) -> float:
@@ -228,24 +228,52 @@ class Window:
         return min(math.ceil(dollars / price * self.scale - GRID_EPS), held)
 
     def _execute_sells(self, plan: Plan, reason: str) -> None:
-        for leaf, dollars in plan:
-            units = self._sell_units(leaf, dollars)
-            if units <= 0:
-                continue
-            col = self.book.leaf_ticker[leaf]
-            amount = units / self.scale * self.prices.fill[col]
-            self.book.units[leaf] -= units
-            self.cash += amount
-            self.out.fills.append((leaf, col, -units, -amount, reason))
+        if not plan:
+            return
+        leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
+        dollars = np.fromiter((np.inf if d is None else d for _, d in plan), float, len(plan))
+        cols = self.book.leaf_columns[leaves]
+        price = self.prices.fill[cols]
+        held = self.book.units[leaves]
+        with np.errstate(invalid="ignore"):
+            wanted = np.ceil(dollars / price * self.scale - GRID_EPS)
+        units = np.where(np.isinf(dollars), held, np.minimum(wanted, held)).astype(np.int64)
+        sold = units > 0
+        leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
+        amount = units / self.scale * price
+        np.subtract.at(self.book.units, leaves, units)
+        self.cash += float(amount.sum())
+        self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
+                                  (-amount).tolist(), [reason] * len(units), strict=True))
 
     def _execute_buys(self, plan: Plan, reason: str) -> None:
+        """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
+        plan = [(lf, d) for lf, d in plan if d is not None and d >= self.settings.min_trade]
+        if not plan:
+            return
+        leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
+        dollars = np.fromiter((d for _, d in plan), float, len(plan))
+        cols = self.book.leaf_columns[leaves]
+        price = self.prices.fill[cols]
+        units = np.floor(dollars / price * self.scale + GRID_EPS).astype(np.int64)
+        amount = units / self.scale * price
+        if amount.sum() > self.cash:  # rare: rounding at the very edge of the cash
+            self._execute_buys_in_turn(plan, reason)
+            return
+        bought = units > 0
+        leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
+        np.add.at(self.book.units, leaves, units)
+        self.cash -= float(amount.sum())
+        self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
+                                  amount.tolist(), [reason] * len(units), strict=True))
+
+    def _execute_buys_in_turn(self, plan: Plan, reason: str) -> None:
+        """One buy after the other, each limited to the cash left."""
         for leaf, dollars in plan:
-            if dollars is None or dollars < self.settings.min_trade:
-                continue
+            assert dollars is not None
             col = self.book.leaf_ticker[leaf]
             price = self.prices.fill[col]
-            dollars = min(dollars, self.cash)
-            units = math.floor(dollars / price * self.scale + GRID_EPS)
+            units = math.floor(min(dollars, self.cash) / price * self.scale + GRID_EPS)
             if units / self.scale * price > self.cash:  # never spend more than there is
                 units -= 1
             if units <= 0:

@@ -149,7 +149,7 @@ def _run(task: Task) -> Outcome:
     strategy = parse_strategy(task.document, source=source, base_dir=source.parent)
     market, warnings = market_of(strategy)
     result = run(Simulation(strategy, market))
-    summary = summarize(result, risk_free=task.risk_free)
+    summary = summarize(result, risk_free=task.risk_free, tax=strategy.tax)
     extras = {"mean_abs_drift": mean_abs_drift(result.drift)}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
         folder = Path(tmp)
