@@ -47,18 +47,24 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
+    old: Path | None = None
     try:
         yield tmp
-        old = None
         if dest.exists():
             old = dest.parent / f".{dest.name}.old-{os.getpid()}"
             os.replace(dest, old)
         os.replace(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # An error or an interrupt (also one between the two renames): drop the
+        # new folder and put the previous one back if it was already moved aside.
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None and old.exists() and not dest.exists():
+                os.replace(old, dest)
         raise
+    finally:
+        if old is not None and old.exists() and not tmp.exists() and dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_run(result: RunResult, summary: dict[str, Any], dest: Path,
