@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backtest.domain.pie import ROOT, Pie, join_path, split_path
-from backtest.engine.allocation import Rule
+from backtest.engine.allocation import SegmentRule
 
 
 @dataclass
@@ -230,26 +230,36 @@ class Book:
     def value_of(self, node: Node, values: np.ndarray) -> float:
         return float(values[self.layout().position[id(node)]])
 
-    def distribute(self, node: Node, amount: float, rule: Rule,
+    def distribute(self, node: Node, amount: float, rule: SegmentRule,
                    values: np.ndarray) -> list[tuple[int, float]]:
-        """Split `amount` down from `node` to leaves by `rule`: [(leaf id, dollars)]."""
+        """Split `amount` down from `node` to leaves by `rule`: [(leaf id, dollars)].
+
+        One level of the tree at a time: every pie at a depth that received
+        money splits it among its children in one call of the rule.
+        """
+        if amount <= 0:
+            return []
         lay = self.layout()
-        out: list[tuple[int, float]] = []
-
-        def visit(pos: int, amt: float) -> None:
-            leaf = int(lay.leaf[pos])
-            if leaf >= 0:
-                out.append((leaf, amt))
-                return
-            kids = lay.kids[pos]
-            for k, a in zip(kids.tolist(), rule(values[kids].tolist(), lay.kid_targets[pos], amt),
-                            strict=True):
-                if a > 0:
-                    visit(k, a)
-
-        if amount > 0:
-            visit(lay.position[id(node)], amount)
-        return out
+        pos = lay.position[id(node)]
+        if lay.leaf[pos] >= 0:
+            return [(int(lay.leaf[pos]), amount)]
+        amounts = np.zeros(len(lay.leaf))
+        amounts[pos] = amount
+        for level in lay.levels[lay.depth[pos]:]:
+            given = amounts[level.parents]
+            active = given > 0
+            if not active.any():
+                break
+            if active.all():
+                kids, seg, targets = level.children, level.seg, level.targets
+            else:
+                keep = active[level.seg]
+                kids, targets = level.children[keep], level.targets[keep]
+                seg = (np.cumsum(active) - 1)[level.seg[keep]]
+                given = given[active]
+            amounts[kids] = rule(values[kids], targets, seg, given)
+        got = np.flatnonzero((lay.leaf >= 0) & (amounts > 0))
+        return list(zip(lay.leaf[got].tolist(), amounts[got].tolist(), strict=True))
 
     def target_values(self, node: Node, values: np.ndarray) -> list[tuple[int, float]]:
         """Each leaf under `node` at exactly its target share of the node's value."""
@@ -274,10 +284,10 @@ class Layout:
     position: dict[int, int]  # id(node) -> position
     parent: np.ndarray
     leaf: np.ndarray  # leaf id, or -1 for a pie
-    kids: list[np.ndarray]  # child positions of each pie
-    kid_targets: list[list[float]]
+    depth: np.ndarray
     end: np.ndarray  # the subtree of position p is positions p .. end[p]-1
     by_depth_deepest_first: list[np.ndarray]  # positions at each depth > 0
+    levels: list[Level]  # levels[d]: the pies at depth d and their children
 
     @staticmethod
     def of(root: Node) -> Layout:
@@ -302,6 +312,16 @@ class Layout:
                 targets[par].append(node.target)
             stack.extend((c, pos, d + 1) for c in reversed(node.children))
         depths = np.array(depth)
+        levels = []
+        for d in range(int(depths.max()) if len(depths) else 0):
+            parents = [p for p in range(len(parent)) if depth[p] == d and kids[p]]
+            levels.append(Level(
+                parents=np.array(parents, dtype=np.int64),
+                children=np.array([k for p in parents for k in kids[p]], dtype=np.int64),
+                targets=np.array([t for p in parents for t in targets[p]]),
+                seg=np.array([j for j, p in enumerate(parents) for _ in kids[p]],
+                             dtype=np.int64),
+            ))
         end = np.arange(1, len(parent) + 1)
         for pos in range(len(parent) - 1, 0, -1):  # children come after parents
             end[parent[pos]] = max(end[parent[pos]], end[pos])
@@ -309,9 +329,19 @@ class Layout:
             position=position,
             parent=np.array(parent, dtype=np.int64),
             leaf=np.array(leaf, dtype=np.int64),
-            kids=[np.array(k, dtype=np.int64) for k in kids],
-            kid_targets=targets,
+            depth=depths,
             end=end,
             by_depth_deepest_first=[np.flatnonzero(depths == d)
                                     for d in range(int(depths.max()), 0, -1)],
+            levels=levels,
         )
+
+
+@dataclass(frozen=True)
+class Level:
+    """The pies at one depth and their children, grouped by pie (segments)."""
+
+    parents: np.ndarray
+    children: np.ndarray
+    targets: np.ndarray
+    seg: np.ndarray  # index into `parents` of each child

@@ -72,9 +72,8 @@ def twr_index(value: np.ndarray, net_flow: np.ndarray) -> np.ndarray:
 def tabulate(sim: Simulation) -> RunResult:
     dates = sim.market.sessions.astype("datetime64[ns]")
     shares = share_matrix(sim)
-    leaf_ticker = np.asarray(sim.book.leaf_ticker, dtype=np.int64)
-    closes = sim._close_ffill[:, leaf_ticker] if len(leaf_ticker) else np.zeros((sim.n, 0))
-    leaf_values = np.where(shares > 0, shares * np.nan_to_num(closes), 0.0)
+    # Before its first price a ticker is worth nothing: nobody can hold it yet.
+    leaf_values = shares * np.nan_to_num(sim._close_ffill)[:, sim.book.leaf_columns]
     cash = cash_series(sim)
     invested = leaf_values.sum(axis=1)
     value = cash + invested
@@ -251,6 +250,8 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
         actual_parts.append(w.ravel())
 
     def joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+        if len(parts) == 1:
+            return parts[0]
         return np.concatenate(parts) if parts else empty
 
     return pd.DataFrame({
@@ -259,4 +260,4 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
                                            categories=pd.Index(list(names), dtype=STR)),
         "target": joined(target_parts, np.zeros(0)),
         "actual": joined(actual_parts, np.zeros(0)),
-    })
+    }, copy=False)
