@@ -1,0 +1,110 @@
+"""`python -m bench`: the benchmark suite (issue "Performance").
+
+Each workload runs in a fresh process (so peak memory is its own), once to
+warm up and then several times; the table gives our median seconds, peak
+memory, the peer's (bt) median on the same work, and the ratio peer/ours.
+Results also go to bench/results.json.
+
+    python -m bench                 # everything (bt runs take minutes)
+    python -m bench --quick         # ours only, fewer repeats
+    python -m bench --only W1 --peer
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def one(workload: str, *extra: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.one", workload, *extra],
+                         cwd=HERE.parent, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sweep(workers: int) -> dict:
+    """W4: `compare` of W1 over a 64-variant grid on the local cores."""
+    from backtest.sweep import LocalExecutor, compare
+
+    grid = {
+        "account.window": ["morning", "afternoon"],
+        "account.cash_minimum": [0, 100, 500, 1000],
+        "rebalance.every": ["never", "month", "quarter", "year"],
+        "cashflows.1.deposit": [250, 500],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        table = compare(HERE / "w1.yaml", grid, out=Path(tmp) / "w4",
+                        executor=LocalExecutor(workers), report=False)
+        seconds = time.perf_counter() - t
+    failed = int(table["error"].notna().sum()) if "error" in table else 0
+    return {"workload": "W4", "variants": len(table), "failed": failed, "seconds": seconds,
+            "variants_per_second": len(table) / seconds, "workers": workers}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4"])
+    ap.add_argument("--peer", action="store_true", help="also time bt (minutes)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scaling", action="store_true",
+                    help="W2 at 125/250/500/1000 securities and 7.5/15/30 years")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    repeat = ["--repeat", str(2 if args.quick else args.repeat)]
+    rows: list[dict] = []
+    for w in args.only:
+        if w == "W4":
+            rows.append(sweep(os.cpu_count() or 2))
+            continue
+        row = one(w, *repeat)
+        if args.peer and w == "W1":
+            peer = one(w, "--peer", "--repeat", "1", "--warmup", "0")
+            row["peer_median"] = peer["median"]
+            row["peer_final_value"] = peer["final_value"]
+            row["agreement"] = row["final_value"] / peer["final_value"] - 1
+        if args.peer and w == "W2":
+            # bt needs ~minutes per simulated year at 500 securities: time it on
+            # 3 years and scale linearly in sessions (bt's cost is per session).
+            peer = one(w, "--peer", "--repeat", "1", "--warmup", "0", "--years", "3")
+            row["peer_median"] = peer["median"] * row["sessions"] / peer["sessions"]
+            row["peer_note"] = f"bt timed on {peer['sessions']} sessions, scaled linearly"
+        if "peer_median" in row:
+            row["ratio"] = row["peer_median"] / row["median"]
+        rows.append(row)
+    if args.scaling:
+        for n in (125, 250, 500, 1000):
+            r = one("W2", "--securities", str(n), *repeat)
+            rows.append({**r, "workload": f"W2 {n} securities"})
+        for years in (7.5, 15, 30):
+            r = one("W2", "--years", str(years), *repeat)
+            rows.append({**r, "workload": f"W2 {years} years"})
+    report = {"machine": f"{platform.platform()}, {os.cpu_count()} cores, "
+                         f"Python {platform.python_version()}",
+              "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    (HERE / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(f"{'workload':22} {'ours s':>8} {'peak MB':>8} {'bt s':>9} {'bt/ours':>8}")
+    for r in rows:
+        if r["workload"] == "W4":
+            print(f"{'W4 sweep':22} {r['seconds']:8.2f} {'':>8} {'':>9} {'':>8}  "
+                  f"{r['variants_per_second']:.1f} variants/s on {r['workers']} workers")
+            continue
+        peer = f"{r['peer_median']:9.2f}" if "peer_median" in r else f"{'-':>9}"
+        ratio = f"{r['ratio']:8.0f}x" if "ratio" in r else f"{'-':>9}"
+        print(f"{r['workload']:22} {r['median']:8.3f} {r['peak_mb']:8.0f} {peer} {ratio}")
+        if "agreement" in r:
+            print(f"{'':22} final value ours {r['final_value']:,.2f} vs bt "
+                  f"{r['peer_final_value']:,.2f} ({r['agreement']:+.4%})")
+
+
+if __name__ == "__main__":
+    main()
