@@ -22,7 +22,17 @@ class BacktestError(Exception):
     def line(self) -> str:
         parts = [p for p in (self.source, self.where) if p]
         prefix = ": ".join(parts)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        return one_line(f"{prefix}: {self.message}" if prefix else self.message)
+
+
+def one_line(text: str) -> str:
+    """`text` with control and other unprintable characters (newlines, terminal
+    escapes, bidi overrides from a file or a ticker) shown as escapes: a message
+    stays one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class StrategyError(BacktestError):

@@ -10,13 +10,18 @@ import click
 from backtest.engine.result import run as run_simulation
 from backtest.engine.simulation import Simulation
 from backtest.engine.summary import summarize
+from backtest.errors import BacktestError, one_line
 from backtest.io.inputs import load_inputs
 from backtest.io.run_output import write_run
 
+SLUG_MAX = 80  # far below the file-name limits (255 bytes) with room for '.tmp' names
+
 
 def slug(name: str) -> str:
-    """A folder name from a strategy name: lower case, words joined by '-'."""
+    """A folder name from a strategy name: lower case ASCII letters and digits,
+    words joined by '-', at most SLUG_MAX characters; never '.', '..' or a path."""
     text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    text = text[:SLUG_MAX].rstrip("-")
     return text or "run"
 
 
@@ -54,7 +59,11 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
             write_report(folder, risk_free=risk_free,
                          drift_band=band / 100.0 if band else 0.05)
 
-    write_run(result, summary, dest, extra=add_report)
+    try:
+        write_run(result, summary, dest, extra=add_report)
+    except OSError as exc:  # a file in the way, a read-only or full disk, ...
+        raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
+                            source=dest) from None
     click.echo(_headline(summary, dest))
 
 
@@ -62,7 +71,7 @@ def _headline(s: dict, dest: Path) -> str:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:+.2%}"
 
-    return (f"{s['name']}: {s['start']} to {s['end']}\n"
+    return (f"{one_line(str(s['name']))}: {s['start']} to {s['end']}\n"
             f"  final value  ${s['final_value']:,.2f}   deposits ${s['total_deposits']:,.2f}"
             f"   withdrawals ${s['total_withdrawals']:,.2f}\n"
             f"  TWR {pct(s['twr'])}   MWR {pct(s['mwr'])}   CAGR {pct(s['cagr'])}"

@@ -129,6 +129,7 @@ def _normalize_long(raw: pd.DataFrame, lower: dict, source) -> pd.DataFrame:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError("ticker is empty", source=source, where=f"row {row + 1}")
+    _check_ticker_text(ticker.to_numpy(dtype=object), source)
     close = _numeric(raw[lower["close"]], "close", source)
     has_open = "open" in lower
     open_ = _numeric(raw[lower["open"]], "open", source) if has_open else np.full(n, np.nan)
@@ -168,6 +169,9 @@ def _normalize_wide(raw: pd.DataFrame, date_col, source) -> pd.DataFrame:
         name = str(t).strip()
         if not name:
             raise DataError("a price column has an empty name", source=source)
+        if not name.isprintable():
+            raise DataError(f"price column {name[:40]!r}: {UNPRINTABLE}", source=source,
+                            where=f"column {name[:40]!r}")
         close = _numeric(raw[t], name, source)
         if np.isinf(close).any():
             row = int(np.flatnonzero(np.isinf(close))[0])
@@ -258,6 +262,19 @@ def _numeric(col: pd.Series, name: str, source) -> np.ndarray:
             raise DataError(f"{name} value {v!r} is not a number", source=source,
                             where=f"row {i + 1}")
     return out
+
+
+UNPRINTABLE = ("a ticker must not contain control or invisible characters "
+               "(newlines, tabs, terminal escapes, direction overrides)")
+
+
+def _check_ticker_text(tickers: np.ndarray, source) -> None:
+    """Tickers are shown in messages, tables and the report: printable text only."""
+    for name in pd.unique(tickers):  # few distinct tickers, many rows
+        if not name.isprintable():
+            row = int(np.flatnonzero(tickers == name)[0])
+            raise DataError(f"ticker {name[:40]!r}: {UNPRINTABLE}", source=source,
+                            where=f"row {row + 1}")
 
 
 def _first(mask: np.ndarray) -> int:

@@ -23,6 +23,8 @@ from backtest.errors import StrategyError
 MAX_DEPTH = 32  # levels of pies, the root pie being level 1
 MAX_SLICES = 10_000  # guards against alias bombs (`&p` ... `*p` at every level)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+UNPRINTABLE = ("must not contain control or invisible characters "
+               "(newlines, tabs, terminal escapes, direction overrides)")
 
 
 def key(where: str, name: object) -> str:
@@ -99,6 +101,8 @@ class Checker:
     def string(self, value: object, where: str) -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail(where, f"must be a non-empty string, got {show(value)}")
+        if not value.strip().isprintable():
+            self.fail(where, f"{UNPRINTABLE}, got {value.strip()[:40]!r}")
         return value.strip()
 
     def choice(self, value: object, where: str, options: tuple[str, ...]) -> str:
@@ -181,6 +185,8 @@ class Checker:
             self.fail(key(where, name), f"slice name '{ROOT}' is reserved for the root pie")
         if name != name.strip():
             self.fail(key(where, name), "slice name has leading or trailing spaces")
+        if not name.isprintable():
+            self.fail(key(where, name), f"slice name {UNPRINTABLE}")
         return name
 
     def targets_sum(self, targets: Iterable[float], where: str) -> None:
