@@ -1,0 +1,154 @@
+"""`backtest simulate`: Monte Carlo futures of a strategy by bootstrap (backtest.montecarlo)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from backtest.errors import BacktestError
+
+
+class _OptionError(click.ClickException):
+    """A bad option: one line on stderr and exit status 2 (like a bad strategy file)."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ARG002 (click's signature)
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _OneLineCommand(click.Command):
+    """Option errors (a bad number, a value out of range) as one line, exit status 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _OptionError(" ".join(exc.format_message().split())) from None
+
+
+@click.command(cls=_OneLineCommand)
+@click.argument("strategy", type=click.Path(dir_okay=False))
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Length of every path, in years of 252 sessions.")
+@click.option("--paths", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Number of simulated paths.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same seed gives the same paths, whatever --workers.")
+@click.option("--method", type=click.Choice(["block-bootstrap", "bootstrap"]),
+              default="block-bootstrap", show_default=True,
+              help="Resample blocks of consecutive days, or independent days.")
+@click.option("--block", type=click.IntRange(min=1), default=21, show_default=True,
+              help="Sessions per block (block-bootstrap).")
+@click.option("--from", "start", metavar="DATE", default=None,
+              help="First date of the history to resample [default: the strategy's start].")
+@click.option("--to", "end", metavar="DATE", default=None,
+              help="Last date of the history to resample [default: the strategy's end].")
+@click.option("--inflation", type=float, default=0.025, show_default=True,
+              help="Annual inflation for the values in today's dollars (0.025 = 2.5%).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<strategy-name>-montecarlo/].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: every core]; 1 runs in this process.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run on this Dask distributed scheduler (tcp://host:8786) instead.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: int,
+             method: str, block: int, start: str | None, end: str | None, inflation: float,
+             out: str | None, workers: int | None, scheduler: str | None,
+             quiet: bool) -> None:
+    """Will this pie and this plan last? Monte Carlo futures by bootstrap.
+
+    Builds PATHS synthetic futures of YEARS x 252 sessions by resampling whole
+    historical days of all the strategy's tickers together (so their
+    correlation is kept), in blocks of BLOCK consecutive sessions with the
+    block bootstrap (so calm and turbulent spells are kept), and runs the
+    full account model on each: trade windows, dynamic rebalancing, the cash
+    minimum, the rebalancing policy. Recurring deposits and withdrawals keep
+    their frequency and amount; the initial deposit is made on the first
+    synthetic session; other one-off items and dated events are dropped
+    (a warning says so).
+
+    Writes OUT/simulation.parquet (one row per path), percentiles.parquet
+    (p5..p95 of the value at every session, nominal and real),
+    montecarlo.json, fan.png, final_values.png and montecarlo.html.
+
+    Exit status: 0 on success; 2 for a bad strategy, data or option;
+    130 when interrupted (nothing half-written).
+
+    Examples:
+
+        backtest simulate strategies/nested_stocks.yaml --years 30 --paths 1000 --seed 7
+
+        backtest simulate strategies/retirement_drawdown.yaml --from 2000-01-03
+            --to 2020-12-31 --method bootstrap --inflation 0.03
+    """
+    try:
+        _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
+                  workers, scheduler, quiet)
+    except BacktestError as exc:
+        click.echo(f"error: {exc.line()}", err=True)
+        ctx.exit(2)
+
+
+def _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
+              workers, scheduler, quiet) -> None:
+    from backtest.montecarlo.api import check_options
+    from backtest.montecarlo.api import simulate as run_simulation
+    from backtest.montecarlo.output import default_out, write_outputs
+    from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor
+
+    check_options(years, paths, method, block, inflation)
+    if scheduler:
+        executor = DaskExecutor(scheduler)
+    elif workers == 1:
+        executor = SerialExecutor()
+    else:
+        executor = LocalExecutor(workers)
+    bar = None
+    disabled = quiet or not sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if disabled:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="path", file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    try:
+        result = run_simulation(strategy, years, paths, seed=seed, method=method, block=block,
+                                start=start, end=end, executor=executor,
+                                inflation=inflation, progress=progress)
+    except OSError as exc:
+        if scheduler:
+            raise BacktestError(f"cannot use the Dask scheduler: {exc}",
+                                source=scheduler) from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        executor.close()
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    dest = Path(out) if out is not None else default_out(result.name)
+    write_outputs(result, dest)
+    h = result.headline()
+    lines = [f"{result.name}: {h['paths']} path{'s' if h['paths'] != 1 else ''} of {years:g} "
+             f"year{'s' if years != 1 else ''} "
+             f"({h['sessions']} sessions, {h['start']} to {h['end']})",
+             f"  median final value      ${h['median_final_value']:,.2f}",
+             f"  median in today's $     ${h['median_real_final_value']:,.2f}"]
+    p = h["final_value_percentiles"]
+    lines.append("  final value p5 / p95    " + " / ".join(
+        f"${p[k]:,.0f}" for k in ("p5", "p95")))
+    if result.has_withdrawals:
+        lines.append(f"  success rate            {result.success_rate:.1%} "
+                     "(every withdrawal paid in full)")
+    lines.append(f"wrote {dest}/")
+    click.echo("\n".join(lines))

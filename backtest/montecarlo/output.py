@@ -1,0 +1,113 @@
+"""Writing a Monte Carlo run's folder atomically: tables, charts, page and summary.
+
+| file | content |
+|---|---|
+| `simulation.parquet` | one row per path (`results.PATH_COLUMNS`) |
+| `percentiles.parquet` | one row per session: session, date, years, p5..p95, real_p5..real_p95 |
+| `montecarlo.json` | the headline numbers and the run's settings |
+| `fan.png` | median and 5-95 / 25-75 bands, nominal and in today's dollars |
+| `final_values.png` | histogram of the final values |
+| `montecarlo.html` | a self-contained page (images inlined) |
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from backtest.io.run_output import atomic_folder
+from backtest.montecarlo import charts as MC
+from backtest.montecarlo.results import PERCENTILES, MonteCarloResult
+from backtest.report.build import TEMPLATES, fmt_money, fmt_pct
+
+PAGE = "montecarlo.html"
+CHARTS = {"fan": ("fan.png", "Account value over time: median, 25th-75th and 5th-95th "
+                             "percentiles"),
+          "final": ("final_values.png", "Final value of each path")}
+FILES = ("simulation.parquet", "percentiles.parquet", "montecarlo.json", "fan.png",
+         "final_values.png", PAGE)
+
+
+def render_charts(result: MonteCarloResult) -> dict[str, bytes]:
+    charts = {"fan": MC.fan_chart(result.percentiles, result.settings.get("inflation", 0.0)),
+              "final": MC.final_histogram(result.paths["final_value"])}
+    return {k: v for k, v in charts.items() if v is not None}
+
+
+def _headline(result: MonteCarloResult) -> list[tuple[str, str, str]]:
+    h = result.headline()
+    cards = [("Median final value", fmt_money(h["median_final_value"]), ""),
+             ("Median in today's dollars", fmt_money(h["median_real_final_value"]), "")]
+    if result.has_withdrawals:
+        rate = result.success_rate
+        cls = "pos" if rate >= 0.9 else "neg" if rate < 0.75 else ""
+        cards.append(("Success rate", fmt_pct(rate, 1, sign=False), cls))
+    else:
+        cards.append(("Success rate", "no withdrawals", ""))
+    cards += [("Median CAGR (TWR)", fmt_pct(h["median_cagr"]), ""),
+              ("Median MWR", fmt_pct(h["median_mwr"]), ""),
+              ("Median max drawdown", fmt_pct(h["median_max_drawdown"]), "neg")]
+    return cards
+
+
+def render_page(result: MonteCarloResult, charts: dict[str, bytes]) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    s = result.settings
+    h = result.headline()
+    rows = [
+        {"label": "Final value", "cells": [fmt_money(h["final_value_percentiles"][f"p{k}"])
+                                           for k in PERCENTILES]},
+        {"label": "In today's dollars",
+         "cells": [fmt_money(h["real_final_value_percentiles"][f"p{k}"]) for k in PERCENTILES]},
+    ]
+    for col, label in (("cagr", "CAGR (TWR)"), ("mwr", "MWR"), ("max_drawdown", "Max drawdown")):
+        x = result.paths[col].dropna()
+        rows.append({"label": label, "cells": [
+            fmt_pct(float(x.quantile(k / 100)) if len(x) else math.nan) for k in PERCENTILES]})
+    n = len(result.paths)
+    failures = [{"year": int(y), "paths": int(c), "share": fmt_pct(c / n, 1, sign=False)}
+                for y, c in result.failure_years.items()]
+    method = s["method"] + (f" (blocks of {s['block']} sessions)" if s.get("block") else "")
+    images = [{"title": title, "file": name, "data": base64.b64encode(charts[k]).decode("ascii")}
+              for k, (name, title) in CHARTS.items() if k in charts]
+    years = s["years"]
+    return env.get_template(PAGE).render(
+        name=result.name, paths=n, years=int(years) if float(years).is_integer() else years,
+        sessions=s["sessions"], start=s["start"], end=s["end"], method=method,
+        method_detail="", seed=s["seed"], generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        history_start=s["history_start"], history_end=s["history_end"],
+        history_days=s["history_days"], tickers=", ".join(s["tickers"]),
+        inflation=fmt_pct(s["inflation"], 1, sign=False), warnings=list(result.warnings),
+        headline=_headline(result), percentile_names=[f"p{k}" for k in PERCENTILES],
+        percentile_rows=rows, failure_rows=failures, charts=images, files=list(FILES))
+
+
+def write_outputs(result: MonteCarloResult, dest: str | Path) -> Path:
+    """Write the run's folder at `dest` (atomically: all or nothing)."""
+    dest = Path(dest)
+    with atomic_folder(dest) as folder:
+        result.paths.to_parquet(folder / "simulation.parquet", index=False)
+        result.percentiles.to_parquet(folder / "percentiles.parquet", index=False)
+        summary: dict[str, Any] = {**result.headline(), "warnings": list(result.warnings)}
+        (folder / "montecarlo.json").write_text(json.dumps(summary, indent=1) + "\n")
+        charts = render_charts(result)
+        for key, (name, _) in CHARTS.items():
+            if key in charts:
+                (folder / name).write_bytes(charts[key])
+        (folder / PAGE).write_text(render_page(result, charts), encoding="utf-8")
+    return dest
+
+
+def default_out(name: str) -> Path:
+    """reports/<strategy-name>-montecarlo/ (the name slugged like `backtest run` folders)."""
+    from backtest.cli.run import slug
+
+    return Path("reports") / f"{slug(name)}-montecarlo"

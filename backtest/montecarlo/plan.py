@@ -1,0 +1,151 @@
+"""The strategy projected onto the synthetic future sessions (pure apart from the calendar).
+
+Synthetic sessions are the NYSE sessions (exchange_calendars ``XNYS``: its
+holidays, so about 252 sessions a year and a simulated "year" of 252
+sessions is close to a calendar year) from the day after the history's last
+session; when the calendar cannot cover the span, Monday-Friday business
+days. Every session closes at the regular 16:00 (no early closes) and there
+are no halts.
+
+Cash flows are moved forward by the distance from the strategy's first
+session in the data (``h0``) to the first synthetic session (``s0``):
+
+* A **one-off** deposit or withdrawal dated on or before ``h0`` (the initial
+  deposit: the engine moves earlier dates to the first session) happens on
+  ``s0``. Other one-off items are dropped, with a warning: they belong to a
+  historical date that the synthetic future does not have.
+* A **recurring** schedule keeps its frequency and amount. Monthly,
+  quarterly and yearly schedules are moved by the whole number of months
+  from ``h0``'s month to ``s0``'s month (so the day of the month and the
+  delay after the start are kept: $500 from the month after the initial
+  deposit stays that way); weekly ones by whole weeks (their weekday is
+  kept). A schedule whose ``end`` is on or after the strategy's last session
+  (it ran to the end of the data) runs to the end of every path; an earlier
+  ``end`` is moved like the start, so the schedule lasts as long as it did.
+* **Dated events** (set_targets, add_slice, remove_slice, orders, rebalance
+  requests) are dropped with a warning. The account settings and the
+  rebalancing policy (periodic and drift band) are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from backtest.domain.strategy import Cashflow, Strategy
+from backtest.engine.schedule import STEP_DAYS, STEP_MONTHS, add_months, cashflow_sessions
+
+SESSIONS_PER_YEAR = 252
+_CAL_LAST_YEAR = 2261  # pandas' nanosecond timestamps (and so exchange_calendars) end in 2262
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """What every path runs: the projected strategy on the synthetic sessions."""
+
+    strategy: Strategy
+    sessions: np.ndarray  # datetime64[D]
+    scheduled_withdrawals: float  # dollars the plan asks to withdraw over a path
+    withdrawal_sessions: np.ndarray  # session index of every scheduled withdrawal
+    warnings: tuple[str, ...] = ()
+
+
+def synthetic_sessions(after: dt.date, n: int) -> np.ndarray:
+    """`n` session dates (datetime64[D]) from the day after `after` (see the module doc)."""
+    first = after + dt.timedelta(days=1)
+    span_end = first + dt.timedelta(days=int(n * 1.5) + 30)
+    if n > 0 and span_end.year <= _CAL_LAST_YEAR:
+        try:
+            import exchange_calendars as xc
+
+            cal = xc.get_calendar("XNYS", start=first.isoformat(), end=span_end.isoformat())
+            days = cal.sessions.to_numpy().astype("datetime64[D]")
+            days = days[days >= np.datetime64(first, "D")]
+            if len(days) >= n:
+                return days[:n]
+        except Exception:  # noqa: BLE001 (any calendar failure: plain business days)
+            pass
+    start = np.busday_offset(np.datetime64(first, "D"), 0, roll="forward")
+    return np.busday_offset(start, np.arange(n)).astype("datetime64[D]")
+
+
+def _months_between(a: dt.date, b: dt.date) -> int:
+    return (b.year * 12 + b.month) - (a.year * 12 + a.month)
+
+
+def _month_dates(flow: Cashflow, k: int, last: dt.date) -> list[dt.date]:
+    """The original schedule's occurrences moved by `k` months, up to `last`."""
+    assert flow.every is not None and flow.start is not None
+    step = STEP_MONTHS[flow.every]
+    out, j = [], 0
+    while True:
+        d = add_months(flow.start, k + step * j)
+        if d > last:
+            return out
+        out.append(d)
+        j += 1
+
+
+def project_cashflows(flows: tuple[Cashflow, ...], h0: dt.date, h_last: dt.date,
+                      sessions: np.ndarray) -> tuple[tuple[Cashflow, ...], list[str]]:
+    """The cash flows moved from the history's first session `h0` onto `sessions`."""
+    s0 = sessions[0].astype(object)
+    s_last = sessions[-1].astype(object)
+    out: list[Cashflow] = []
+    warnings: list[str] = []
+    for flow in flows:
+        what = f"{flow.kind} of {flow.amount:,.2f}"
+        if flow.date is not None:
+            if flow.date <= h0:
+                out.append(replace(flow, date=s0))
+            else:
+                warnings.append(f"one-off {what} on {flow.date} dropped: only one-off "
+                                f"items on the first session ({h0}) are projected")
+            continue
+        assert flow.every is not None and flow.start is not None
+        open_ended = flow.end is None or flow.end >= h_last
+        if flow.every in STEP_DAYS:
+            step = STEP_DAYS[flow.every]
+            shift = dt.timedelta(days=step * math.ceil((s0 - h0).days / step))
+            end = None if open_ended else flow.end + shift
+            out.append(replace(flow, start=flow.start + shift, end=end))
+            continue
+        k = _months_between(h0, s0)
+        start = add_months(flow.start, k)
+        end = None if open_ended else add_months(flow.end, k)
+        if start.day == flow.start.day:
+            out.append(replace(flow, start=start, end=end))
+        else:
+            # The moved start falls in a month too short for its day (the 29th-31st):
+            # a recurring item would repeat the clamped day, so list the dates instead.
+            last = s_last if end is None else min(end, s_last)
+            out.extend(Cashflow(flow.kind, flow.amount, date=d)
+                       for d in _month_dates(flow, k, last) if d >= s0)
+    return tuple(out), warnings
+
+
+def make_plan(strategy: Strategy, first_session: dt.date, last_session: dt.date,
+              sessions: np.ndarray) -> Plan:
+    """Project `strategy` (whose run covered first..last_session) onto `sessions`."""
+    flows, warnings = project_cashflows(strategy.cashflows, first_session, last_session,
+                                        sessions)
+    if strategy.events:
+        kinds = sorted({type(e).__name__ for e in strategy.events})
+        warnings.append(f"{len(strategy.events)} dated event(s) dropped ({', '.join(kinds)}): "
+                        "the synthetic future has no historical dates")
+    s0, s_last = sessions[0].astype(object), sessions[-1].astype(object)
+    projected = replace(strategy, cashflows=flows, events=(),
+                        data=replace(strategy.data, start=s0, end=s_last, halts=None))
+    w_sessions: list[int] = []
+    total = 0.0
+    for flow in flows:
+        if flow.kind == "withdrawal":
+            idx = cashflow_sessions(flow, sessions)
+            w_sessions.extend(idx)
+            total += flow.amount * len(idx)
+    return Plan(projected, sessions, total, np.array(sorted(w_sessions), dtype=np.int64),
+                tuple(warnings))
+

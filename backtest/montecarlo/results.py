@@ -1,0 +1,142 @@
+"""Percentiles and per-path measures of a Monte Carlo run (pure: no I/O)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.montecarlo.plan import SESSIONS_PER_YEAR
+from backtest.montecarlo.runner import PathResult
+
+PERCENTILES = (5, 25, 50, 75, 95)
+PATH_COLUMNS = ("path", "seed", "final_value", "real_final_value", "twr", "cagr", "mwr",
+                "max_drawdown", "withdrawals_paid", "success", "first_failure_year")
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult:
+    """A finished Monte Carlo run.
+
+    paths:        one row per path (`PATH_COLUMNS`), sorted by path index.
+    percentiles:  one row per synthetic session: session, date, years, p5..p95 of the
+                  account value and real_p5..real_p95 of its inflation-free value.
+    values:       (paths x sessions) account value at every close.
+    success_rate: share of paths that paid every scheduled withdrawal in full
+                  (NaN when the plan withdraws nothing).
+    """
+
+    name: str
+    paths: pd.DataFrame
+    percentiles: pd.DataFrame
+    values: np.ndarray = field(repr=False)
+    success_rate: float
+    scheduled_withdrawals: float
+    settings: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_withdrawals(self) -> bool:
+        return self.scheduled_withdrawals > 0
+
+    @property
+    def median_final_value(self) -> float:
+        return float(self.paths["final_value"].median()) if len(self.paths) else math.nan
+
+    @property
+    def failure_years(self) -> pd.Series:
+        """How many paths first failed in each year (1 = the first 252 sessions)."""
+        years = self.paths["first_failure_year"].dropna().astype(int)
+        return years.value_counts().sort_index().rename("paths").rename_axis("year")
+
+    def headline(self) -> dict[str, Any]:
+        """The numbers a reader wants first (JSON-ready)."""
+        p = self.paths
+
+        def q(col: str, pct: float) -> float | None:
+            x = p[col].dropna()
+            return _json(float(np.percentile(x, pct))) if len(x) else None
+
+        return {
+            "name": self.name,
+            "paths": int(len(p)),
+            "median_final_value": _json(self.median_final_value),
+            "median_real_final_value": q("real_final_value", 50),
+            "final_value_percentiles": {f"p{k}": q("final_value", k) for k in PERCENTILES},
+            "real_final_value_percentiles": {f"p{k}": q("real_final_value", k)
+                                             for k in PERCENTILES},
+            "median_cagr": q("cagr", 50),
+            "median_mwr": q("mwr", 50),
+            "median_max_drawdown": q("max_drawdown", 50),
+            "scheduled_withdrawals": _json(self.scheduled_withdrawals),
+            "success_rate": _json(self.success_rate),
+            "failure_years": {str(k): int(v) for k, v in self.failure_years.items()},
+            **{k: _json(v) if isinstance(v, float) else v for k, v in self.settings.items()},
+        }
+
+
+def _json(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def deflator(n: int, inflation: float) -> np.ndarray:
+    """(1 + inflation) ** (t / 252) for sessions t = 0..n-1 (today's dollars at t = 0)."""
+    return (1.0 + inflation) ** (np.arange(n) / SESSIONS_PER_YEAR)
+
+
+def percentile_table(values: np.ndarray, dates: np.ndarray, inflation: float) -> pd.DataFrame:
+    """p5..p95 of the value and of the real value at every session."""
+    n = values.shape[1] if values.ndim == 2 else 0
+    cols: dict[str, Any] = {
+        "session": np.arange(n, dtype=np.int64),
+        "date": np.asarray(dates, dtype="datetime64[D]").astype("datetime64[ns]"),
+        "years": (np.arange(n) + 1) / SESSIONS_PER_YEAR,
+    }
+    if len(values):
+        nominal = np.percentile(values, PERCENTILES, axis=0)
+        real = np.percentile(values / deflator(n, inflation)[None, :], PERCENTILES, axis=0)
+    else:
+        nominal = real = np.full((len(PERCENTILES), n), np.nan)
+    for k, pct in enumerate(PERCENTILES):
+        cols[f"p{pct}"] = nominal[k]
+    for k, pct in enumerate(PERCENTILES):
+        cols[f"real_p{pct}"] = real[k]
+    return pd.DataFrame(cols)
+
+
+def path_table(results: Sequence[PathResult], seed: int, inflation: float) -> pd.DataFrame:
+    """One row per path, sorted by path index."""
+    rs = sorted(results, key=lambda r: r.path)
+    n = len(rs[0].value) if rs else 0
+    real_factor = float(deflator(n, inflation)[-1]) if n else 1.0
+    first = [None if r.first_failure_session is None
+             else r.first_failure_session // SESSIONS_PER_YEAR + 1 for r in rs]
+    return pd.DataFrame({
+        "path": np.array([r.path for r in rs], dtype=np.int64),
+        "seed": np.full(len(rs), seed, dtype=np.int64),
+        "final_value": np.array([r.final_value for r in rs], dtype=float),
+        "real_final_value": np.array([r.final_value / real_factor for r in rs], dtype=float),
+        "twr": np.array([r.twr for r in rs], dtype=float),
+        "cagr": np.array([r.cagr for r in rs], dtype=float),
+        "mwr": np.array([r.mwr for r in rs], dtype=float),
+        "max_drawdown": np.array([r.max_drawdown for r in rs], dtype=float),
+        "withdrawals_paid": np.array([r.withdrawals_paid for r in rs], dtype=float),
+        "success": np.array([r.success for r in rs], dtype=bool),
+        "first_failure_year": pd.array(first, dtype="Int64"),
+    }, columns=list(PATH_COLUMNS))
+
+
+def build_result(name: str, results: Sequence[PathResult], dates: np.ndarray, *, seed: int,
+                 inflation: float, scheduled_withdrawals: float, settings: dict[str, Any],
+                 warnings: Sequence[str] = ()) -> MonteCarloResult:
+    rs = sorted(results, key=lambda r: r.path)
+    values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
+    table = path_table(rs, seed, inflation)
+    success = (float(table["success"].mean()) if scheduled_withdrawals > 0 and len(table)
+               else math.nan)
+    return MonteCarloResult(name, table, percentile_table(values, dates, inflation), values,
+                            success, scheduled_withdrawals, dict(settings), tuple(warnings))
