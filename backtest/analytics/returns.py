@@ -256,25 +256,27 @@ class Drawdown:
     recovery: pd.Timestamp | None
 
 
-def drawdown_series(index: pd.Series, base: float | None = 1.0) -> pd.Series:
-    """``index / running max - 1``; the running max starts at ``base`` (1.0)."""
+def drawdown_series(index: pd.Series) -> pd.Series:
+    """``index / running max - 1`` over the index's own values (strategy-format.md).
+
+    The running max starts at the first session's value, not at the 1.0 the
+    index has before it: the definition reads the twr_index column as written.
+    """
     idx = index.astype(float)
     if len(idx) == 0:
         return idx.copy()
     run = idx.cummax()
-    if base is not None:
-        run = run.clip(lower=base)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = idx / run - 1.0
     return dd.where(run > 0, 0.0).fillna(0.0)
 
 
-def max_drawdown(index: pd.Series, base: float | None = 1.0) -> Drawdown:
+def max_drawdown(index: pd.Series) -> Drawdown:
     """Max drawdown of a (date-indexed) index series; see `Drawdown`."""
     idx = index.dropna().astype(float).sort_index()
     if len(idx) == 0:
         return Drawdown(NAN, None, None, None)
-    dd = drawdown_series(idx, base)
+    dd = drawdown_series(idx)
     depth = float(dd.min())
     if depth >= 0:
         return Drawdown(0.0, None, None, None)
@@ -282,11 +284,7 @@ def max_drawdown(index: pd.Series, base: float | None = 1.0) -> Drawdown:
     trough = idx.index[trough_pos]
     upto = idx.iloc[: trough_pos + 1]
     peak_level = float(upto.max())
-    if base is not None and base >= peak_level:
-        peak_level = base
-        peak = idx.index[0]
-    else:
-        peak = upto.index[int(np.argmax(upto.to_numpy()))]
+    peak = upto.index[int(np.argmax(upto.to_numpy()))]
     after = idx.iloc[trough_pos + 1:]
     rec = after[after >= peak_level * (1 - 1e-12)]
     recovery = rec.index[0] if len(rec) else None

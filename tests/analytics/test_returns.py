@@ -88,12 +88,17 @@ def test_drawdown_never_recovered():
     assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[1], None)
 
 
-def test_drawdown_counts_from_the_base_of_one_before_the_first_session():
+def test_drawdown_runs_from_the_first_sessions_index_not_the_base_before_it():
+    # strategy-format.md: max_drawdown is the lowest twr_index / running max - 1,
+    # the running max taken over the index column itself: a first session at 0.95
+    # that only rises has no drawdown; a fall after it counts from 0.95.
     idx = _index([0.95, 0.97, 1.0])
+    assert R.max_drawdown(idx).depth == 0.0
+    assert R.drawdown_series(idx).tolist() == pytest.approx([0.0, 0.0, 0.0])
+    idx = _index([0.95, 0.90, 0.96])
     dd = R.max_drawdown(idx)
-    assert dd.depth == pytest.approx(-0.05)
-    assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[0], idx.index[2])
-    assert R.drawdown_series(idx).tolist() == pytest.approx([-0.05, -0.03, 0.0])
+    assert dd.depth == pytest.approx(0.90 / 0.95 - 1)
+    assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[1], idx.index[2])
 
 
 # --------------------------------------------------------------------------- Sharpe, Sortino
