@@ -30,7 +30,9 @@ session in the data (``h0``) to the first synthetic session (``s0``):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,21 +55,33 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=8)
+def _nyse_sessions(first_year: int, last_year: int) -> np.ndarray | None:
+    """XNYS session days of whole years [first_year, last_year], or None if unavailable."""
+    try:
+        with warnings.catch_warnings():  # its pandas deprecation noise is not the user's
+            warnings.simplefilter("ignore")
+            import exchange_calendars as xc
+
+            cal = xc.get_calendar("XNYS", start=f"{first_year}-01-01",
+                                  end=f"{last_year}-12-31")
+            days = cal.sessions.to_numpy().astype("datetime64[D]")
+    except Exception:  # noqa: BLE001 (any calendar failure: plain business days)
+        return None
+    days.setflags(write=False)
+    return days
+
+
 def synthetic_sessions(after: dt.date, n: int) -> np.ndarray:
     """`n` session dates (datetime64[D]) from the day after `after` (see the module doc)."""
     first = after + dt.timedelta(days=1)
     span_end = first + dt.timedelta(days=int(n * 1.5) + 30)
     if n > 0 and span_end.year <= _CAL_LAST_YEAR:
-        try:
-            import exchange_calendars as xc
-
-            cal = xc.get_calendar("XNYS", start=first.isoformat(), end=span_end.isoformat())
-            days = cal.sessions.to_numpy().astype("datetime64[D]")
+        days = _nyse_sessions(first.year, span_end.year)
+        if days is not None:
             days = days[days >= np.datetime64(first, "D")]
             if len(days) >= n:
-                return days[:n]
-        except Exception:  # noqa: BLE001 (any calendar failure: plain business days)
-            pass
+                return days[:n].copy()
     start = np.busday_offset(np.datetime64(first, "D"), 0, roll="forward")
     return np.busday_offset(start, np.arange(n)).astype("datetime64[D]")
 
