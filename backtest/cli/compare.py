@@ -57,13 +57,13 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
 
     Examples:
 
-        backtest compare strategies/factor_pie.yaml --vary account.window=morning,afternoon
+    \b
+        backtest compare strategies/factor_pie.yaml \\
+            --vary account.window=morning,afternoon \\
             --vary account.cash_minimum=0,500 --vary rebalance.every=never,quarter
-
         backtest compare a.yaml b.yaml c.yaml --sort max_abs_drift
-
-        backtest compare strategies/nested_stocks.yaml --vary cashflows.1.deposit=250,500
-            --scheduler tcp://10.0.0.5:8786
+        backtest compare strategies/nested_stocks.yaml \\
+            --vary cashflows.1.deposit=250,500 --scheduler tcp://127.0.0.1:8786
     """
     try:
         code = _compare(strategies, vary, out, workers, scheduler, sort, report,
