@@ -23,6 +23,7 @@ import jinja2
 
 from backtest.io.run_output import atomic_folder
 from backtest.montecarlo import charts as MC
+from backtest.montecarlo.plan import SESSIONS_PER_YEAR
 from backtest.montecarlo.results import PERCENTILES, MonteCarloResult
 from backtest.report.build import TEMPLATES, fmt_money, fmt_pct
 
@@ -73,6 +74,7 @@ def render_page(result: MonteCarloResult, charts: dict[str, bytes]) -> str:
         rows.append({"label": label, "cells": [
             fmt_pct(float(x.quantile(k / 100)) if len(x) else math.nan) for k in PERCENTILES]})
     n = len(result.paths)
+    by_year = _year_rows(result)
     failures = [{"year": int(y), "paths": int(c), "share": fmt_pct(c / n, 1, sign=False)}
                 for y, c in result.failure_years.items()]
     method = s["method"] + (f" (blocks of {s['block']} sessions)" if s.get("block") else "")
@@ -82,12 +84,38 @@ def render_page(result: MonteCarloResult, charts: dict[str, bytes]) -> str:
     return env.get_template(PAGE).render(
         name=result.name, paths=n, years=int(years) if float(years).is_integer() else years,
         sessions=s["sessions"], start=s["start"], end=s["end"], method=method,
-        method_detail="", seed=s["seed"], generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        seed=s["seed"], generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         history_start=s["history_start"], history_end=s["history_end"],
         history_days=s["history_days"], tickers=", ".join(s["tickers"]),
         inflation=fmt_pct(s["inflation"], 1, sign=False), warnings=list(result.warnings),
         headline=_headline(result), percentile_names=[f"p{k}" for k in PERCENTILES],
-        percentile_rows=rows, failure_rows=failures, charts=images, files=list(FILES))
+        percentile_rows=rows, failure_rows=failures, year_rows=by_year,
+        withdrawals=_withdrawal_note(result), charts=images, files=list(FILES))
+
+
+def _year_rows(result: MonteCarloResult) -> list[dict[str, Any]]:
+    """p5..p95 of the value (and in today's dollars) at the end of some years."""
+    pct = result.percentiles
+    whole = int(len(pct) // SESSIONS_PER_YEAR)
+    step = 1 if whole <= 10 else 5
+    years = [y for y in range(step, whole + 1, step)]
+    if not years or years[-1] * SESSIONS_PER_YEAR != len(pct):
+        years.append(len(pct) / SESSIONS_PER_YEAR)
+    rows = []
+    for y in years:
+        r = pct.iloc[min(len(pct), round(y * SESSIONS_PER_YEAR)) - 1]
+        rows.append({"year": f"{y:g}", "date": str(r["date"].date()),
+                     "cells": [fmt_money(r[f"p{k}"]) for k in PERCENTILES],
+                     "real": [fmt_money(r[f"real_p{k}"]) for k in PERCENTILES]})
+    return rows
+
+
+def _withdrawal_note(result: MonteCarloResult) -> str:
+    if not result.has_withdrawals:
+        return ""
+    return (f"The plan withdraws {fmt_money(result.scheduled_withdrawals)} in all on every "
+            "path; a path succeeds when every withdrawal is paid in full (none is rejected "
+            "for exceeding the account).")
 
 
 def write_outputs(result: MonteCarloResult, dest: str | Path) -> Path:

@@ -121,6 +121,10 @@ def project_cashflows(flows: tuple[Cashflow, ...], h0: dt.date, h_last: dt.date,
             continue
         assert flow.every is not None and flow.start is not None
         open_ended = flow.end is None or flow.end >= h_last
+        if not open_ended:
+            warnings.append(f"recurring {what} every {flow.every} ends as in the strategy: "
+                            f"{flow.start} to {flow.end}, moved forward (remove its end to "
+                            "keep it for the whole path)")
         if flow.every in STEP_DAYS:
             step = STEP_DAYS[flow.every]
             shift = dt.timedelta(days=step * math.ceil((s0 - h0).days / step))

@@ -203,3 +203,20 @@ def test_synthetic_sessions_are_nyse_like():
     assert np.datetime64("2023-01-03") == s[0]  # Jan 2 2023 is a holiday
     assert 249 <= (years == 2024).sum() <= 253
     assert (pd.DatetimeIndex(s).day_of_week < 5).all()
+
+
+def test_dask_cluster_gives_the_same_paths(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    from backtest.sweep.executors import DaskExecutor
+
+    prices = _random_prices(tmp_path)
+    path = _strategy(tmp_path, prices, {"AAA": 50, "CCC": 50}, [
+        {"deposit": 3000, "date": FIRST.isoformat()},
+        {"deposit": 100, "every": "month", "start": "2010-02-01"},
+    ])
+    serial = simulate(path, years=0.5, paths=5, seed=12, executor=SerialExecutor())
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = simulate(path, years=0.5, paths=5, seed=12, executor=DaskExecutor(client))
+    pd.testing.assert_frame_equal(serial.paths, on_dask.paths, check_exact=True)
