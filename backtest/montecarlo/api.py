@@ -145,6 +145,9 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
                       at the end. A given executor is left open.
     inflation:        annual rate for the inflation-free (real) values.
     progress:         called as progress(paths_done, paths) after each batch.
+
+    A local process pool starts its workers with forkserver (or spawn): in a
+    script, call this under ``if __name__ == "__main__":``.
     """
     check_options(years, paths, method, block, inflation)
     setup = prepare(strategy_or_path, years, start=start, end=end)

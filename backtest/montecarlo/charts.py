@@ -19,8 +19,13 @@ def _band(ax, dates, table: pd.DataFrame, prefix: str, title: str) -> None:
                     alpha=0.32, lw=0, label="25th-75th percentile")
     ax.plot(dates, table[f"{prefix}p50"], color=C.ACCOUNT, lw=1.6, label="median")
     ax.set_title(title)
+    lo, hi = table[f"{prefix}p5"].to_numpy(), table[f"{prefix}p95"].to_numpy()
+    if len(lo) and (lo > 0).all() and hi.max() / lo.min() > 50:
+        ax.set_yscale("log")  # decades apart: growth reads as a slope
+        ax.set_title(title + ", log scale")
+    else:
+        ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(C.money))
-    ax.set_ylim(bottom=0)
     ax.legend(loc="upper left")
 
 
