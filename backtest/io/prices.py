@@ -89,6 +89,7 @@ def _load_file(path: Path) -> pd.DataFrame:
         raw = table.to_pandas()
     except Exception as exc:  # pyarrow raises many types for corrupt input
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        detail = detail.replace(f" '{path}'", "")  # the file is named once, at the start
         raise DataError(
             f"not a readable Parquet file (truncated or corrupt?): {detail}", source=path
         ) from None
