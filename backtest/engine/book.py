@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backtest.domain.pie import ROOT, Pie, join_path, split_path
-from backtest.engine.allocation import SegmentRule
+from backtest.engine.allocation import SMALL, PieRule, SegmentRule
 
 
 @dataclass
@@ -230,12 +230,13 @@ class Book:
     def value_of(self, node: Node, values: np.ndarray) -> float:
         return float(values[self.layout().position[id(node)]])
 
-    def distribute(self, node: Node, amount: float, rule: SegmentRule,
+    def distribute(self, node: Node, amount: float, rules: Rules,
                    values: np.ndarray) -> list[tuple[int, float]]:
-        """Split `amount` down from `node` to leaves by `rule`: [(leaf id, dollars)].
+        """Split `amount` down from `node` to leaves by `rules`: [(leaf id, dollars)].
 
-        One level of the tree at a time: every pie at a depth that received
-        money splits it among its children in one call of the rule.
+        One level of the tree at a time: the pies at a depth that received money
+        split it among their children, one pie at a time on plain lists while
+        the level is small, in one array call of the segment rule beyond that.
         """
         if amount <= 0:
             return []
@@ -247,34 +248,31 @@ class Book:
         amounts[pos] = amount
         for level in lay.levels[lay.depth[pos]:]:
             given = amounts[level.parents]
-            active = given > 0
-            if not active.any():
+            active = np.flatnonzero(given > 0)
+            if len(active) == 0:
                 break
-            if active.all():
-                kids, seg, targets = level.children, level.seg, level.targets
-            else:
-                keep = active[level.seg]
-                kids, targets = level.children[keep], level.targets[keep]
-                seg = (np.cumsum(active) - 1)[level.seg[keep]]
-                given = given[active]
-            amounts[kids] = rule(values[kids], targets, seg, given)
+            if len(active) * level.widest <= SMALL:
+                for j in active.tolist():
+                    kids = level.kids_of[j]
+                    amounts[kids] = rules.pie(values[kids].tolist(), level.targets_of[j],
+                                              float(given[j]))
+                continue
+            keep = np.isin(level.seg, active)
+            kids, targets = level.children[keep], level.targets[keep]
+            seg = np.searchsorted(active, level.seg[keep])
+            amounts[kids] = rules.segments(values[kids], targets, seg, given[active])
         got = np.flatnonzero((lay.leaf >= 0) & (amounts > 0))
         return list(zip(lay.leaf[got].tolist(), amounts[got].tolist(), strict=True))
 
-    def target_values(self, node: Node, values: np.ndarray) -> list[tuple[int, float]]:
-        """Each leaf under `node` at exactly its target share of the node's value."""
-        total = self.value_of(node, values)
-        out: list[tuple[int, float]] = []
-
-        def visit(n: Node, weight: float) -> None:
-            if n.is_leaf:
-                out.append((n.leaf, weight * total))
-            else:
-                for c in n.children:
-                    visit(c, weight * c.target)
-
-        visit(node, 1.0)
-        return out
+    def target_fractions(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
+        """(leaf ids under `node`, each one's target share of the node): products
+        of the targets along the path from `node` down to the leaf."""
+        lay = self.layout()
+        pos = lay.position[id(node)]
+        span = slice(pos, lay.end[pos])
+        is_leaf = lay.leaf[span] >= 0
+        fractions = lay.weight[span][is_leaf] / lay.weight[pos]
+        return lay.leaf[span][is_leaf], fractions
 
 
 @dataclass(frozen=True)
@@ -285,6 +283,7 @@ class Layout:
     parent: np.ndarray
     leaf: np.ndarray  # leaf id, or -1 for a pie
     depth: np.ndarray
+    weight: np.ndarray  # product of the targets from the root down to the position
     end: np.ndarray  # the subtree of position p is positions p .. end[p]-1
     by_depth_deepest_first: list[np.ndarray]  # positions at each depth > 0
     levels: list[Level]  # levels[d]: the pies at depth d and their children
@@ -292,6 +291,7 @@ class Layout:
     @staticmethod
     def of(root: Node) -> Layout:
         position: dict[int, int] = {}
+        weight: list[float] = []
         parent: list[int] = []
         leaf: list[int] = []
         depth: list[int] = []
@@ -302,6 +302,7 @@ class Layout:
             node, par, d = stack.pop()
             pos = len(parent)
             position[id(node)] = pos
+            weight.append(node.target * weight[par] if par >= 0 else 1.0)
             parent.append(par)
             leaf.append(node.leaf)
             depth.append(d)
@@ -321,6 +322,8 @@ class Layout:
                 targets=np.array([t for p in parents for t in targets[p]]),
                 seg=np.array([j for j, p in enumerate(parents) for _ in kids[p]],
                              dtype=np.int64),
+                kids_of=[np.array(kids[p], dtype=np.int64) for p in parents],
+                targets_of=[targets[p] for p in parents],
             ))
         end = np.arange(1, len(parent) + 1)
         for pos in range(len(parent) - 1, 0, -1):  # children come after parents
@@ -330,6 +333,7 @@ class Layout:
             parent=np.array(parent, dtype=np.int64),
             leaf=np.array(leaf, dtype=np.int64),
             depth=depths,
+            weight=np.array(weight),
             end=end,
             by_depth_deepest_first=[np.flatnonzero(depths == d)
                                     for d in range(int(depths.max()), 0, -1)],
@@ -345,3 +349,17 @@ class Level:
     children: np.ndarray
     targets: np.ndarray
     seg: np.ndarray  # index into `parents` of each child
+    kids_of: list[np.ndarray]  # the same, per pie
+    targets_of: list[list[float]]
+
+    @property
+    def widest(self) -> int:
+        return max((len(k) for k in self.kids_of), default=0)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One allocation rule in its two forms (see backtest.engine.allocation)."""
+
+    pie: PieRule
+    segments: SegmentRule

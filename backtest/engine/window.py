@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backtest.domain.strategy import AccountSettings, Order, RebalanceRequest, RemoveSlice
-from backtest.engine.allocation import DEPOSIT_RULES, WITHDRAWAL_RULES
-from backtest.engine.book import Book, Node
+from backtest.engine.allocation import (
+    DEPOSIT_RULES,
+    PIE_DEPOSIT_RULES,
+    PIE_WITHDRAWAL_RULES,
+    WITHDRAWAL_RULES,
+)
+from backtest.engine.book import Book, Node, Rules
 from backtest.engine.ledger import Fill
 from backtest.engine.requests import Request, Withdrawal, describe
 
@@ -37,6 +42,10 @@ class WindowPrices:
     value: np.ndarray
     halted: tuple[str, ...]
 
+    @property
+    def any_halted(self) -> bool:
+        return any(self.halted)
+
 
 @dataclass
 class WindowOutcome:
@@ -58,8 +67,10 @@ class Window:
         self.prices = prices
         self.settings = settings
         self.scale = 10 ** settings.share_decimals
-        self.deposit_rule = DEPOSIT_RULES[settings.allocation]
-        self.withdrawal_rule = WITHDRAWAL_RULES[settings.allocation]
+        self.deposit_rule = Rules(PIE_DEPOSIT_RULES[settings.allocation],
+                                  DEPOSIT_RULES[settings.allocation])
+        self.withdrawal_rule = Rules(PIE_WITHDRAWAL_RULES[settings.allocation],
+                                     WITHDRAWAL_RULES[settings.allocation])
         self.out = WindowOutcome()
 
     # ---- the steps ------------------------------------------------------------
@@ -132,16 +143,13 @@ class Window:
 
     def _rebalance(self, req: RebalanceRequest) -> None:
         node = self.book.node(req.pie)
-        values = self._node_values()
-        pv = self._leaf_values()
-        sells: Plan = []
-        buys: Plan = []
-        for leaf, target in self.book.target_values(node, values):
-            delta = target - pv[leaf]
-            if delta < 0:
-                sells.append((leaf, -delta))
-            elif delta > 0:
-                buys.append((leaf, delta))
+        leaves, fractions = self.book.target_fractions(node)
+        current = self._leaf_values()[leaves]
+        delta = current.sum() * fractions - current
+        sells: Plan = list(zip(leaves[delta < 0].tolist(), (-delta[delta < 0]).tolist(),
+                               strict=True))
+        buys: Plan = list(zip(leaves[delta > 0].tolist(), delta[delta > 0].tolist(),
+                              strict=True))
         if self._defer_if_halted(req, sells + buys):
             return
         self._execute_sells(sells, "rebalance")
@@ -202,6 +210,8 @@ class Window:
         return total
 
     def _halted_columns(self, plan: Plan) -> dict[int, str]:
+        if not self.prices.any_halted:
+            return {}
         out = {}
         for lf, _ in plan:
             col = self.book.leaf_ticker[lf]

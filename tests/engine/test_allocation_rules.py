@@ -9,9 +9,13 @@ from hypothesis import strategies as st
 
 from backtest.engine.allocation import (
     proportional_deposit,
+    proportional_deposits,
     proportional_withdrawal,
+    proportional_withdrawals,
     waterfill_deposit,
+    waterfill_deposits,
     waterfill_withdrawal,
+    waterfill_withdrawals,
 )
 
 
@@ -126,3 +130,35 @@ def test_waterfill_deposit_fills_the_neediest_to_one_level(pie, amount):
         level = after[fed].max()
         np.testing.assert_allclose(after[fed], level, rtol=1e-6, atol=1e-9)
         assert (after[~fed] >= level * (1 - 1e-6) - 1e-9).all()
+
+
+# ---- the per-pie and the segment forms are the same rules ------------------------------
+
+SEGMENT_FORMS = {
+    waterfill_deposit: waterfill_deposits,
+    waterfill_withdrawal: waterfill_withdrawals,
+    proportional_deposit: proportional_deposits,
+    proportional_withdrawal: proportional_withdrawals,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(pies, min_size=1, max_size=5), st.lists(st.floats(0.0, 1.2), min_size=5,
+                                                          max_size=5),
+       st.sampled_from(list(SEGMENT_FORMS)))
+def test_segment_rules_equal_the_per_pie_rules(many, shares, pie_rule):
+    """Many pies in one call give what each pie gets on its own."""
+    values, targets, seg, amounts, expected = [], [], [], [], []
+    for j, (v, raw) in enumerate(many):
+        t = np.array(raw) / np.sum(raw)
+        total = float(np.sum(v))
+        amount = shares[j] * total if "withdrawal" in pie_rule.__name__ else shares[j] * 1e5
+        values += list(v)
+        targets += list(t)
+        seg += [j] * len(v)
+        amounts.append(amount)
+        expected += list(pie_rule(v, t, amount))
+    got = SEGMENT_FORMS[pie_rule](np.array(values), np.array(targets), np.array(seg),
+                                  np.array(amounts))
+    scale = 1 + max(max(values), max(amounts))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * scale)

@@ -165,3 +165,31 @@ portfolio: {{slices: {{A: {pct[0]}, B: {pct[1]}, C: {pct[2]}}}}}
     closes = {t: [7.0] * len(days) for t in "ABC"}
     r = simulate(s, market(closes))
     np.testing.assert_allclose(r.drift["actual"], r.drift["target"], atol=1e-5)
+
+
+def test_large_levels_take_the_segment_path_with_the_same_result(monkeypatch):
+    """A 40-slice pie under two sub-pies, run with every level on the per-pie rules
+    and again with every level on the segment rules: identical ledgers."""
+    import backtest.engine.book as book
+
+    names = [f"T{i:02d}" for i in range(40)]
+    rng = np.random.default_rng(3)
+    closes = {t: list(20 * np.cumprod(1 + rng.normal(0, 0.02, 30))) for t in names}
+    inner = lambda ts: "{" + ", ".join(f"{t}: 5" for t in ts) + "}"  # noqa: E731
+    s = strategy(f"""
+account: {{window: afternoon}}
+cashflows: [{{deposit: 10000, date: 2024-01-08}}, {{deposit: 700, every: week, start: 2024-01-15}},
+            {{withdrawal: 900, every: week, start: 2024-01-18}}]
+portfolio: {{slices: {{A: {{target: 60, slices: {inner(names[:20])}}},
+                       B: {{target: 40, slices: {inner(names[20:])}}}}}}}
+""")
+    results = []
+    for small in (10**9, 0):
+        monkeypatch.setattr(book, "SMALL", small)
+        results.append(simulate(s, market(closes)))
+    a, b = results
+    for name in ("trades", "allocations"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x[["date", "ticker"]].equals(y[["date", "ticker"]]), name
+        np.testing.assert_allclose(x["shares"], y["shares"], atol=1e-5)
+    np.testing.assert_allclose(a.daily["value"], b.daily["value"], atol=1e-6)
