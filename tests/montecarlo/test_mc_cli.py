@@ -87,3 +87,14 @@ def test_missing_strategy_file(tmp_path):
     res = CliRunner().invoke(simulate, [str(tmp_path / "nope.yaml"), "--paths", "2"])
     assert res.exit_code == 2
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_one_line_errors_also_under_a_group(strategy):
+    import click
+
+    group = click.Group()
+    group.add_command(simulate)
+    res = CliRunner().invoke(group, ["simulate", str(strategy), "--block", "0"])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        "error: Invalid value for '--block': 0 is not in the range x>=1."]
