@@ -16,7 +16,7 @@ import threading
 import click
 
 from backtest import __version__
-from backtest.errors import BacktestError
+from backtest.errors import BacktestError, one_line
 
 
 class Terminated(KeyboardInterrupt):
@@ -38,6 +38,11 @@ class _Group(click.Group):
         except BacktestError as exc:
             click.echo(f"error: {exc.line()}", err=True)
             ctx.exit(2)
+        except click.UsageError as exc:  # a bad argument or option: one line too
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            click.echo(f"error: {one_line(exc.format_message())} "
+                       f"(see '{where} --help')", err=True)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             term = isinstance(exc, Terminated)
             click.echo(f"error: interrupted ({'SIGTERM' if term else 'SIGINT'}); "

@@ -370,3 +370,25 @@ def test_the_base_inputs_run(tmp_path: Path) -> None:
     result = invoke("run", str(strategy), "--out", str(tmp_path / "out"), "--no-report")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["run", "{in}"], "Invalid value for 'STRATEGY'"),                 # a folder, not a file
+    (["run", "{in}/strategy.yaml", "--out", "{in}/prices.parquet"], "is a file"),
+    (["run", "{in}/strategy.yaml", "--risk-free", "abc"], "'abc' is not a valid float"),
+    (["run", "{in}/strategy.yaml", "--outt", "x"], "Did you mean '--out'?"),
+    (["run"], "Missing argument 'STRATEGY'"),
+    (["rnu", "{in}/strategy.yaml"], "No such command 'rnu'"),
+    (["report", "{in}/prices.parquet"], "is a file"),
+])
+def test_bad_arguments_are_one_line_too(tmp_path: Path, args: list[str], fragment: str) -> None:
+    """Click's usage errors (three lines: usage, hint, error) become one line."""
+    write_inputs(tmp_path / "in")
+    before = tree_digest(tmp_path)
+    result = invoke(*[a.format(**{"in": tmp_path / "in"}) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+    assert "--help" in lines[0]
+    assert tree_digest(tmp_path) == before
