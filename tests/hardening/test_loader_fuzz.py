@@ -26,7 +26,7 @@ from backtest.errors import BacktestError, DataError
 from backtest.io.halts import load_halts
 from backtest.io.prices import load_prices
 
-FUZZ = settings(max_examples=150, deadline=None,
+FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 NAMES = ["date", "ticker", "close", "open", "dividend", "Date", "CLOSE", "Ticker", "AAA",
