@@ -24,6 +24,7 @@ from backtest.engine.ledger import Fill
 from backtest.engine.requests import Request, Withdrawal, describe
 
 GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
+MAX_UNITS = 2.0**62  # holdings are int64 grid units
 
 Plan = list[tuple[int, float | None]]  # (leaf id, dollars; None = every share)
 
@@ -265,7 +266,11 @@ class Window:
         dollars = np.fromiter((d for _, d in plan), float, len(plan))
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
-        units = np.floor(dollars / price * self.scale + GRID_EPS).astype(np.int64)
+        exact = dollars / price * self.scale
+        if exact.max() >= MAX_UNITS:
+            raise OverflowError(f"a buy of {dollars.max():.6g} dollars is too large for "
+                                f"a share grid of 1e-{self.settings.share_decimals}")
+        units = np.floor(exact + GRID_EPS).astype(np.int64)
         amount = units / self.scale * price
         if amount.sum() > self.cash:  # rare: rounding at the very edge of the cash
             self._execute_buys_in_turn(plan, reason)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +187,8 @@ def test_sample_data_builds_over_33_years():
     assert (m.close_time == 780).sum() > 30 and w == []
 
 
-def test_500_tickers_30_years_is_fast():
+def test_500_tickers_30_years_build_dense_arrays():
+    """The W2 scale (speed is measured in bench/, not here)."""
     s, n = 7560, 500
     dates = pd.bdate_range("1994-01-03", periods=s)
     names = np.array([f"T{i:03d}" for i in range(n)], dtype=object)
@@ -196,8 +196,6 @@ def test_500_tickers_30_years_is_fast():
                        "open": 1.0, "close": 2.0, "dividend": 0.0})
     df["ticker"] = df["ticker"].astype(str)
     build_market(df, list(names[:5]), start=None, end=None)  # warm the calendar cache
-    t0 = time.perf_counter()
     m, _ = build_market(df, list(names), start=None, end=None)
-    elapsed = time.perf_counter() - t0
     assert m.close.shape == (s, n)
-    assert elapsed < 1.5  # typically ~0.4 s (0.4 s more when the calendar is cold)
+    assert (m.close == 2.0).all() and (m.open == 1.0).all()
