@@ -66,13 +66,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from backtest.cli import compare, data, replay, report, run, validate
+    from backtest.cli import compare, data, replay, report, run, simulate, validate
 
     cli.add_command(validate.validate)
     cli.add_command(run.run)
     cli.add_command(report.report)
     cli.add_command(replay.replay)
     cli.add_command(compare.compare)
+    cli.add_command(simulate.simulate)
     cli.add_command(data.data)
 
 

@@ -60,6 +60,18 @@ def cash_series(sim: Simulation) -> np.ndarray:
     return np.nan_to_num(cash)
 
 
+def leaf_value_matrix(sim: Simulation) -> np.ndarray:
+    """(sessions x leaves) value of each slice's holding at each close."""
+    # Before its first price a ticker is worth nothing: nobody can hold it yet.
+    return share_matrix(sim) * np.nan_to_num(sim._close_ffill)[:, sim.book.leaf_columns]
+
+
+def value_series(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """(value, net_flow) at every close: the daily table's core, without the rest."""
+    return (cash_series(sim) + leaf_value_matrix(sim).sum(axis=1),
+            sim.deposits - sim.withdrawals)
+
+
 def twr_index(value: np.ndarray, net_flow: np.ndarray) -> np.ndarray:
     """Chain-linked index with flows at the start of each session (strategy-format.md)."""
     prev = np.concatenate([[0.0], value[:-1]])
@@ -71,9 +83,7 @@ def twr_index(value: np.ndarray, net_flow: np.ndarray) -> np.ndarray:
 
 def tabulate(sim: Simulation) -> RunResult:
     dates = sim.market.sessions.astype("datetime64[ns]")
-    shares = share_matrix(sim)
-    # Before its first price a ticker is worth nothing: nobody can hold it yet.
-    leaf_values = shares * np.nan_to_num(sim._close_ffill)[:, sim.book.leaf_columns]
+    leaf_values = leaf_value_matrix(sim)
     cash = cash_series(sim)
     invested = leaf_values.sum(axis=1)
     value = cash + invested

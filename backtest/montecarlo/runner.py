@@ -22,7 +22,7 @@ from scipy.optimize import brentq
 
 from backtest.analytics.returns import DAYS_PER_YEAR, xirr
 from backtest.engine.market import Market
-from backtest.engine.result import cash_series, share_matrix, twr_index
+from backtest.engine.result import twr_index, value_series
 from backtest.engine.simulation import Simulation
 from backtest.montecarlo.paths import History, path_rng, prices_from_ratios, resample_indices
 from backtest.montecarlo.plan import SESSIONS_PER_YEAR, Plan
@@ -81,14 +81,7 @@ def path_market(payload: Payload, path: int) -> tuple[Market, np.ndarray]:
 
 def account_values(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """(value, net_flow) at every close of a finished simulation (as `tabulate`)."""
-    shares = share_matrix(sim)
-    leaf_ticker = np.asarray(sim.book.leaf_ticker, dtype=np.int64)
-    if len(leaf_ticker):
-        closes = np.nan_to_num(sim._close_ffill[:, leaf_ticker])
-        invested = np.where(shares > 0, shares * closes, 0.0).sum(axis=1)
-    else:
-        invested = np.zeros(sim.n)
-    return cash_series(sim) + invested, sim.deposits - sim.withdrawals
+    return value_series(sim)
 
 
 def path_xirr(dates: np.ndarray, amounts: np.ndarray) -> float:

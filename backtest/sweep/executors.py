@@ -56,7 +56,8 @@ def _context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["backtest.sweep.runner", "backtest.engine.result",
+        ctx.set_forkserver_preload(["backtest.sweep.runner", "backtest.montecarlo.runner",
+                                    "backtest.engine.result",
                                     "backtest.io.inputs", "backtest.engine.summary"])
         return ctx
     return multiprocessing.get_context("spawn")
