@@ -158,10 +158,10 @@ WITHDRAWAL_RULES: dict[str, SegmentRule] = {
 # ---- one pie at a time, on plain lists ---------------------------------------------
 # The same rules for a single pie: cheaper than array work for the few slices
 # of a typical pie, and the form the hand-worked tests read most easily. The
-# engine uses these below SMALL children per level and the segment versions
+# engine uses these up to SMALL children per level and the segment versions
 # above; a property test holds the two equal.
 
-SMALL = 32
+SMALL = 64  # children in one level's receiving pies
 
 def waterfill_deposit(values: Sequence[float], targets: Sequence[float],
                       amount: float) -> list[float]:

@@ -251,7 +251,7 @@ class Book:
             active = np.flatnonzero(given > 0)
             if len(active) == 0:
                 break
-            if len(active) * level.widest <= SMALL:
+            if int(level.sizes[active].sum()) <= SMALL:
                 for j in active.tolist():
                     kids = level.kids_of[j]
                     amounts[kids] = rules.pie(values[kids].tolist(), level.targets_of[j],
@@ -324,6 +324,7 @@ class Layout:
                              dtype=np.int64),
                 kids_of=[np.array(kids[p], dtype=np.int64) for p in parents],
                 targets_of=[targets[p] for p in parents],
+                sizes=np.array([len(kids[p]) for p in parents], dtype=np.int64),
             ))
         end = np.arange(1, len(parent) + 1)
         for pos in range(len(parent) - 1, 0, -1):  # children come after parents
@@ -351,10 +352,7 @@ class Level:
     seg: np.ndarray  # index into `parents` of each child
     kids_of: list[np.ndarray]  # the same, per pie
     targets_of: list[list[float]]
-
-    @property
-    def widest(self) -> int:
-        return max((len(k) for k in self.kids_of), default=0)
+    sizes: np.ndarray  # children per pie
 
 
 @dataclass(frozen=True)
