@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from backtest.cli.options import executor_options
 from backtest.errors import BacktestError
 
 TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
@@ -21,10 +22,7 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
                    "every combination.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder of the sweep [default: reports/<strategy-name>-compare/].")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Local worker processes [default: every core]; 1 runs in this process.")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Run on this Dask distributed scheduler (tcp://host:8786) instead.")
+@executor_options
 @click.option("--sort", default="twr", show_default=True, metavar="METRIC[:asc|:desc]",
               help="Order of the table (drift, volatility and trades ascend by default).")
 @click.option("--report/--no-report", default=True, show_default=True,
@@ -76,8 +74,8 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
 
 def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_reports,
              risk_free, top, quiet) -> int:
-    from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor
     from backtest.sweep.comparison import parse_sort
+    from backtest.sweep.executors import make_executor
     from backtest.sweep.sweep import compare as run_compare
     from backtest.sweep.sweep import default_out, plan
     from backtest.sweep.variants import merge_vary
@@ -86,12 +84,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
     dest = Path(out) if out is not None else default_out(variants)
-    if scheduler:
-        executor = DaskExecutor(scheduler)
-    elif workers == 1:
-        executor = SerialExecutor()
-    else:
-        executor = LocalExecutor(workers)
+    executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
     try:
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from backtest.cli.options import executor_options
 from backtest.errors import BacktestError
 
 
@@ -50,10 +51,7 @@ class _OneLineCommand(click.Command):
               help="Annual inflation for the values in today's dollars (0.025 = 2.5%).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<strategy-name>-montecarlo/].")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Local worker processes [default: every core]; 1 runs in this process.")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Run on this Dask distributed scheduler (tcp://host:8786) instead.")
+@executor_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: int,
@@ -99,15 +97,10 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
     from backtest.montecarlo.api import check_options
     from backtest.montecarlo.api import simulate as run_simulation
     from backtest.montecarlo.output import default_out, write_outputs
-    from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor
+    from backtest.sweep.executors import make_executor
 
     check_options(years, paths, method, block, inflation)
-    if scheduler:
-        executor = DaskExecutor(scheduler)
-    elif workers == 1:
-        executor = SerialExecutor()
-    else:
-        executor = LocalExecutor(workers)
+    executor = make_executor(workers, scheduler)
     bar = None
     disabled = quiet or not sys.stderr.isatty()
 

@@ -181,3 +181,13 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor the CLI options ask for: Dask at `scheduler`, this process for
+    one worker, else a local process pool (every core by default)."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if workers == 1:
+        return SerialExecutor()
+    return LocalExecutor(workers)
