@@ -44,9 +44,10 @@ Ties are broken by the older lot first (open date, then execution order).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,10 @@ class Lot:
     shares: float
     cost_per_share: float
     seq: int  # the buy's position in execution order (tie-break)
+    long_after: int = field(init=False)  # ordinal of the anniversary (see is_long_term)
+
+    def __post_init__(self) -> None:
+        self.long_after = anniversary(self.open_date).toordinal()
 
 
 @dataclass(frozen=True)
@@ -111,13 +116,34 @@ def term(open_date: dt.date, close_date: dt.date) -> str:
 def close_order(lots: Iterable[Lot], price: float, close_date: dt.date,
                 method: str = "brokerage") -> list[Lot]:
     """The lots in the order a sell at `price` on `close_date` closes them."""
+    lots = sorted(lots, key=lambda lot: (lot.open_date, lot.seq))
+    order = _order([lot.cost_per_share for lot in lots], [lot.long_after for lot in lots],
+                   price, close_date.toordinal(), method)
+    return [lots[i] for i in order]
+
+
+def _order(cost: list[float], long_after: list[int], price: float, close_day: int,
+           method: str) -> np.ndarray:
+    """Positions of lots (given oldest first) in closing order, as arrays: a
+    slice fed every month holds hundreds of lots, and each sell orders them.
+
+    fifo: oldest first. hifo: highest cost first. brokerage: by class (1-6),
+    then by gain per share for losses (most negative first) and gains
+    (smallest first). Sorts are stable, so ties go to the older lot.
+    """
     if method == "fifo":
-        return sorted(lots, key=lambda lot: (lot.open_date, lot.seq))
+        return np.arange(len(cost))
+    cost_a = np.array(cost, dtype=float)
     if method == "hifo":
-        return sorted(lots, key=lambda lot: (-lot.cost_per_share, lot.open_date, lot.seq))
+        return np.argsort(-cost_a, kind="stable")
     if method != "brokerage":
         raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; got {method!r}")
-    return sorted(lots, key=lambda lot: _brokerage_key(lot, price, close_date))
+    gain = price - cost_a
+    long = close_day > np.array(long_after, dtype=np.int64)
+    cls = np.where(gain < -ZERO_GAIN, np.where(long, 2, 1),
+                   np.where(gain <= ZERO_GAIN, np.where(long, 4, 3), np.where(long, 5, 6)))
+    key = np.where((cls == 3) | (cls == 4), 0.0, gain)
+    return np.lexsort((key, cls))
 
 
 def lot_class(gain_per_share: float, long_term: bool) -> int:
@@ -129,11 +155,30 @@ def lot_class(gain_per_share: float, long_term: bool) -> int:
     return 5 if long_term else 6
 
 
-def _brokerage_key(lot: Lot, price: float, close_date: dt.date) -> tuple:
-    g = price - lot.cost_per_share
-    cls = lot_class(g, is_long_term(lot.open_date, close_date))
-    # Losses: most negative first; gains: smallest first; both are ascending g.
-    return (cls, g if cls in (1, 2, 5, 6) else 0.0, lot.open_date, lot.seq)
+@dataclass
+class _OpenLots:
+    """One slice's open lots of one ticker, oldest first (buys arrive in execution
+    order), with their sort keys as plain lists."""
+
+    lots: list[Lot] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    long_after: list[int] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+
+    def add(self, lot: Lot) -> None:
+        """Keep the lots by open date, then execution order (a later buy of the
+        same date goes after: its seq is higher)."""
+        day = lot.open_date.toordinal()
+        i = bisect.bisect_right(self.opened, day)
+        for column, value in ((self.lots, lot), (self.cost, lot.cost_per_share),
+                              (self.long_after, lot.long_after), (self.opened, day)):
+            column.insert(i, value)
+
+    def drop(self, positions: list[int]) -> None:
+        """Forget the lots at `positions` (closed in full)."""
+        for i in sorted(positions, reverse=True):
+            for column in (self.lots, self.cost, self.long_after, self.opened):
+                del column[i]
 
 
 class LotBook:
@@ -146,22 +191,26 @@ class LotBook:
         self.method = method
         self.decimals = share_decimals
         self.dust = 0.5 / 10**share_decimals
-        self.open: dict[tuple[str, str], list[Lot]] = {}
+        self.open: dict[tuple[str, str], _OpenLots] = {}
         self.closed: list[Piece] = []
         self._seq = 0
 
     def buy(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float) -> None:
-        self.open.setdefault((slice_, ticker), []).append(
+        self.open.setdefault((slice_, ticker), _OpenLots()).add(
             Lot(slice_, ticker, day, float(shares), float(price), self._seq))
         self._seq += 1
 
     def sell(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float,
              reason: str = "") -> list[Piece]:
         """Close `shares` (> 0) of the slice's lots; returns the closed pieces."""
-        lots = self.open.get((slice_, ticker), [])
+        held = self.open.get((slice_, ticker), _OpenLots())
         left = float(shares)
         pieces: list[Piece] = []
-        for lot in close_order(lots, price, day, self.method):
+        order = _order(held.cost, held.long_after, price, day.toordinal(),
+                       self.method) if held.lots else []
+        closed: list[int] = []
+        for i in order:
+            lot = held.lots[i]
             if left < self.dust:
                 break
             take = min(left, lot.shares)
@@ -171,17 +220,19 @@ class LotBook:
                                 proceeds - cost, term(lot.open_date, day), reason))
             lot.shares = round(lot.shares - take, self.decimals)
             left = round(left - take, self.decimals)
+            if lot.shares < self.dust:
+                closed.append(int(i))
         if left >= self.dust:
             raise ValueError(f"{day}: {slice_} sells {shares} shares of {ticker} but its "
                              f"lots hold {shares - left}")
-        self.open[(slice_, ticker)] = [lot for lot in lots if lot.shares >= self.dust]
+        held.drop(closed)
         self.closed.extend(pieces)
         self._seq += 1
         return pieces
 
     def open_lots(self) -> list[Lot]:
         """Every open lot, by slice and ticker, oldest first."""
-        out = [lot for key in sorted(self.open) for lot in self.open[key]]
+        out = [lot for key in sorted(self.open) for lot in self.open[key].lots]
         return sorted(out, key=lambda lot: (lot.slice, lot.ticker, lot.open_date, lot.seq))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from backtest.analytics.tax import run_tax_tables
 from backtest.engine.result import run as run_simulation
 from backtest.engine.simulation import Simulation
 from backtest.engine.summary import summarize
@@ -48,7 +49,9 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
-    summary = summarize(result, risk_free=risk_free, tax=inputs.strategy.tax)
+    tax = inputs.strategy.tax
+    lots = run_tax_tables(result, lot_method=tax.lot_method)
+    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
@@ -60,7 +63,7 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
                          drift_band=band / 100.0 if band else 0.05)
 
     try:
-        write_run(result, summary, dest, extra=add_report)
+        write_run(result, summary, dest, extra=add_report, tax_tables=lots)
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None

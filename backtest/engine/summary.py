@@ -6,7 +6,7 @@ from typing import Any
 
 from backtest.analytics.drift import max_abs_drift
 from backtest.analytics.metrics import clean_dict, performance_summary
-from backtest.analytics.tax import run_tax_summary
+from backtest.analytics.tax import TaxTables, run_tax_summary
 from backtest.domain.strategy import TaxSettings
 from backtest.engine.result import RunResult
 
@@ -16,10 +16,12 @@ SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_
 
 
 def summarize(result: RunResult, *, risk_free: float = 0.0,
-              tax: TaxSettings | None = None) -> dict[str, Any]:
+              tax: TaxSettings | None = None,
+              tax_tables: TaxTables | None = None) -> dict[str, Any]:
     """The contract's keys first, then the extra measures the report uses, then
     the tax estimate (analytics/tax.py; `tax` is the strategy's `tax:` section,
-    default brokerage lot order, 24% short-term, 15% long-term)."""
+    default brokerage lot order, 24% short-term, 15% long-term). `tax_tables`
+    reuses lot tables already built with that lot method."""
     perf = performance_summary(result.daily, risk_free=risk_free)
     daily = result.daily
     out: dict[str, Any] = {
@@ -39,5 +41,5 @@ def summarize(result: RunResult, *, risk_free: float = 0.0,
     ordered["trades"] = int(len(result.trades))
     ordered["halt_deferrals"] = int((result.events["kind"] == "halt_deferred").sum()) \
         if len(result.events) else 0
-    ordered.update(run_tax_summary(result, tax))
+    ordered.update(run_tax_summary(result, tax, tables=tax_tables))
     return clean_dict(ordered)

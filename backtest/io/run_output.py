@@ -18,13 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.analytics.tax import TAX_TABLES, run_tax_tables
+from backtest.analytics.tax import TAX_TABLES, TaxTables, run_tax_tables
 from backtest.engine.result import RunResult
 
 TABLES = ("daily", "trades", "allocations", "holdings", "drift", "events")
 
 
-def write_tables(result: RunResult, summary: dict[str, Any], folder: Path) -> None:
+def write_tables(result: RunResult, summary: dict[str, Any], folder: Path,
+                 tax_tables: TaxTables | None = None) -> None:
     """Write summary.json and the Parquet tables into an existing `folder`.
 
     The tax lot tables (`lots`, `realized`) are built from the fills with the
@@ -32,7 +33,8 @@ def write_tables(result: RunResult, summary: dict[str, Any], folder: Path) -> No
     for name in TABLES:
         frame: pd.DataFrame = getattr(result, name)
         frame.to_parquet(folder / f"{name}.parquet", index=False)
-    tax = run_tax_tables(result, lot_method=summary.get("tax_lot_method", "brokerage"))
+    tax = tax_tables or run_tax_tables(result,
+                                       lot_method=summary.get("tax_lot_method", "brokerage"))
     for name in TAX_TABLES:
         getattr(tax, name).to_parquet(folder / f"{name}.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -68,10 +70,11 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
 
 
 def write_run(result: RunResult, summary: dict[str, Any], dest: Path,
-              extra: Callable[[Path], object] | None = None) -> Path:
+              extra: Callable[[Path], object] | None = None,
+              tax_tables: TaxTables | None = None) -> Path:
     """Write the run to `dest` atomically; `extra(folder)` adds files (the report)."""
     with atomic_folder(dest) as folder:
-        write_tables(result, summary, folder)
+        write_tables(result, summary, folder, tax_tables)
         if extra is not None:
             extra(folder)
     return dest

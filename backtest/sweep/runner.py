@@ -138,6 +138,7 @@ def run_task(task: Task) -> Outcome:
 
 
 def _run(task: Task) -> Outcome:
+    from backtest.analytics.tax import run_tax_tables
     from backtest.engine.result import run
     from backtest.engine.simulation import Simulation
     from backtest.engine.summary import summarize
@@ -149,11 +150,12 @@ def _run(task: Task) -> Outcome:
     strategy = parse_strategy(task.document, source=source, base_dir=source.parent)
     market, warnings = market_of(strategy)
     result = run(Simulation(strategy, market))
-    summary = summarize(result, risk_free=task.risk_free, tax=strategy.tax)
+    lots = run_tax_tables(result, lot_method=strategy.tax.lot_method)
+    summary = summarize(result, risk_free=task.risk_free, tax=strategy.tax, tax_tables=lots)
     extras = {"mean_abs_drift": mean_abs_drift(result.drift)}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
         folder = Path(tmp)
-        write_tables(result, summary, folder)
+        write_tables(result, summary, folder, lots)
         if task.report:
             from backtest.report import write_report
 
