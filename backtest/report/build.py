@@ -278,6 +278,26 @@ def _event_rows(events: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[s
     return counts, rows, max(0, len(ev) - len(rows))
 
 
+def _tax_context(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The taxable-account numbers of summary.json (analytics/tax.py), if any."""
+    if "realized_gain" not in summary:
+        return None
+    by_year = summary.get("tax_by_year") or {}
+    dividends = summary.get("dividends_by_year") or {}
+    years = sorted(set(by_year) | set(dividends))
+    return {
+        "method": summary.get("tax_lot_method"),
+        "short_rate": summary.get("short_term_rate"),
+        "long_rate": summary.get("long_term_rate"),
+        "totals": {k: summary.get(k) for k in (
+            "realized_short_term", "realized_long_term", "realized_gain", "unrealized_gain",
+            "estimated_tax", "tax_drag", "after_tax_value", "liquidation_tax",
+            "tax_loss_carryforward")},
+        "years": [{"year": y, **by_year.get(y, {}), "dividends": dividends.get(y, 0.0)}
+                  for y in years],
+    }
+
+
 def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
     """The report page as text (images inlined as base64 data URIs)."""
     run, p, m = a.run, a.performance, a.money
@@ -312,6 +332,7 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
         "metrics": _metric_rows(a),
         "benchmark": a.benchmark_name,
         "money": m,
+        "tax": _tax_context(run.summary),
         "years": years,
         "months": months,
         "month_names": MONTHS,
