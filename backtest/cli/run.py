@@ -32,9 +32,14 @@ def slug(name: str) -> str:
               help="Folder for the run's files [default: reports/<strategy-name>/].")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Also write the PNG charts and report.html.")
+@click.option("--benchmark", metavar="PATH_OR_TICKER", default=None,
+              help="Show a benchmark beside the account in the report: a ticker of the "
+                   "strategy's price data or of data/sample (e.g. SP500), a price file, or "
+                   "PATH:TICKER.")
 @click.option("--risk-free", type=float, default=0.0, show_default=True,
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
-def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
+def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
+        risk_free: float) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -44,8 +49,11 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
     Example:
 
         backtest run strategies/factor_pie.yaml --out reports/factor
+
+        backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
     inputs = load_inputs(strategy)
+    bench = _benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
@@ -59,7 +67,7 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
             from backtest.report import write_report
 
             band = inputs.strategy.rebalance.drift_band
-            write_report(folder, risk_free=risk_free,
+            write_report(folder, benchmark=bench, risk_free=risk_free,
                          drift_band=band / 100.0 if band else 0.05)
 
     try:
@@ -68,6 +76,17 @@ def run(strategy: str, out: str | None, report: bool, risk_free: float) -> None:
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None
     click.echo(_headline(summary, dest))
+
+
+def _benchmark(spec: str, prices: Path):
+    """The benchmark's closes: a ticker of the strategy's own prices, else a file, or a
+    ticker of the Parquet files beside the strategy's prices or under data/."""
+    from backtest.report.benchmark import DEFAULT_SEARCH, load_benchmark
+
+    try:
+        return load_benchmark(spec, prices=prices)
+    except BacktestError:
+        return load_benchmark(spec, search=(Path(prices).parent, *DEFAULT_SEARCH))
 
 
 def _headline(s: dict, dest: Path) -> str:
