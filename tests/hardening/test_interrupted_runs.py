@@ -80,6 +80,13 @@ def inputs(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into
+    KeyboardInterrupt. A test runner started in the background by a
+    non-interactive shell ignores SIGINT, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
@@ -92,7 +99,7 @@ def start(folder: Path, where: str, *args: str) -> tuple[subprocess.Popen, Path]
     marker.unlink(missing_ok=True)
     proc = subprocess.Popen([sys.executable, str(folder / "wrapper.py"), str(marker), where,
                              *args], cwd=folder, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not marker.exists():
         if proc.poll() is not None:
@@ -165,7 +172,8 @@ def test_interrupted_report_rebuild_leaves_whole_files(inputs: Path) -> None:
         "sys.argv = ['backtest', 'report', sys.argv[2]]\nmain()\n")
     marker = inputs / "marker-rebuild"
     proc = subprocess.Popen([sys.executable, str(wrapper), str(marker), str(out)], cwd=inputs,
-                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()
