@@ -51,9 +51,22 @@ def sweep(workers: int) -> dict:
             "variants_per_second": len(table) / seconds, "workers": workers}
 
 
+def montecarlo(workers: int, paths: int = 1000) -> dict:
+    """Monte Carlo: `paths` 30-year futures of a 10-ticker nested pie, monthly deposits."""
+    from backtest.montecarlo import simulate
+    from backtest.sweep import LocalExecutor
+
+    t = time.perf_counter()
+    result = simulate(HERE / "mc.yaml", years=30, paths=paths, seed=1,
+                      executor=LocalExecutor(workers))
+    seconds = time.perf_counter() - t
+    return {"workload": "MC", "paths": len(result.paths), "seconds": seconds,
+            "paths_per_second": len(result.paths) / seconds, "workers": workers}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4"])
+    ap.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4", "MC"])
     ap.add_argument("--peer", action="store_true", help="also time bt (minutes)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scaling", action="store_true",
@@ -65,6 +78,9 @@ def main() -> None:
     for w in args.only:
         if w == "W4":
             rows.append(sweep(os.cpu_count() or 2))
+            continue
+        if w == "MC":
+            rows.append(montecarlo(os.cpu_count() or 2, 200 if args.quick else 1000))
             continue
         row = one(w, *repeat)
         if args.peer and w == "W1":
@@ -88,12 +104,21 @@ def main() -> None:
         for years in (7.5, 15, 30):
             r = one("W2", "--years", str(years), *repeat)
             rows.append({**r, "workload": f"W2 {years} years"})
+    # Keep the earlier rows of workloads this run did not measure.
+    path = HERE / "results.json"
+    earlier = json.loads(path.read_text())["rows"] if path.exists() else []
+    fresh = {r["workload"] for r in rows}
     report = {"machine": f"{platform.platform()}, {os.cpu_count()} cores, "
                          f"Python {platform.python_version()}",
-              "date": time.strftime("%Y-%m-%d"), "rows": rows}
-    (HERE / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+              "date": time.strftime("%Y-%m-%d"),
+              "rows": [r for r in earlier if r["workload"] not in fresh] + rows}
+    path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"{'workload':22} {'ours s':>8} {'peak MB':>8} {'bt s':>9} {'bt/ours':>8}")
     for r in rows:
+        if r["workload"] == "MC":
+            print(f"{'MC 30-year paths':22} {r['seconds']:8.2f} {'':>8} {'':>9} {'':>8}  "
+                  f"{r['paths_per_second']:.1f} paths/s on {r['workers']} workers")
+            continue
         if r["workload"] == "W4":
             print(f"{'W4 sweep':22} {r['seconds']:8.2f} {'':>8} {'':>9} {'':>8}  "
                   f"{r['variants_per_second']:.1f} variants/s on {r['workers']} workers")
