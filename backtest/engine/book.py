@@ -244,6 +244,8 @@ class Book:
         pos = lay.position[id(node)]
         if lay.leaf[pos] >= 0:
             return [(int(lay.leaf[pos]), amount)]
+        if len(lay.leaf) <= SMALL:  # a small tree: plain recursion beats array calls
+            return self._distribute_small(lay, pos, amount, rules.pie, values.tolist())
         amounts = np.zeros(len(lay.leaf))
         amounts[pos] = amount
         for level in lay.levels[lay.depth[pos]:]:
@@ -263,6 +265,25 @@ class Book:
             amounts[kids] = rules.segments(values[kids], targets, seg, given[active])
         got = np.flatnonzero((lay.leaf >= 0) & (amounts > 0))
         return list(zip(lay.leaf[got].tolist(), amounts[got].tolist(), strict=True))
+
+    @staticmethod
+    def _distribute_small(lay: Layout, pos: int, amount: float, rule: PieRule,
+                          values: list[float]) -> list[tuple[int, float]]:
+        out: list[tuple[int, float]] = []
+
+        def visit(p: int, amt: float) -> None:
+            leaf = lay.leaf_list[p]
+            if leaf >= 0:
+                out.append((leaf, amt))
+                return
+            kids = lay.kid_list[p]
+            for k, a in zip(kids, rule([values[k] for k in kids], lay.target_list[p], amt),
+                            strict=True):
+                if a > 0:
+                    visit(k, a)
+
+        visit(pos, amount)  # depth first in child order: tree (position) order
+        return out
 
     def target_fractions(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
         """(leaf ids under `node`, each one's target share of the node): products
@@ -287,6 +308,9 @@ class Layout:
     end: np.ndarray  # the subtree of position p is positions p .. end[p]-1
     by_depth_deepest_first: list[np.ndarray]  # positions at each depth > 0
     levels: list[Level]  # levels[d]: the pies at depth d and their children
+    leaf_list: list[int]  # the same as plain lists, for small trees
+    kid_list: list[list[int]]
+    target_list: list[list[float]]
 
     @staticmethod
     def of(root: Node) -> Layout:
@@ -339,6 +363,9 @@ class Layout:
             by_depth_deepest_first=[np.flatnonzero(depths == d)
                                     for d in range(int(depths.max()), 0, -1)],
             levels=levels,
+            leaf_list=leaf,
+            kid_list=kids,
+            target_list=targets,
         )
 
 

@@ -130,7 +130,7 @@ def run_path(payload: Payload, path: int) -> PathResult:
     index = twr_index(value, net_flow)
     end = float(index[-1]) if n else 1.0
     cagr = (end ** (SESSIONS_PER_YEAR / n) - 1.0) if n and end > 0 else -1.0
-    peak = np.maximum(np.maximum.accumulate(index), 1.0) if n else index
+    peak = np.maximum.accumulate(index) if n else index  # as max_drawdown: no 1.0 base
     drawdown = float((index / peak - 1.0).min()) if n else 0.0
     flows = -net_flow
     if n:
