@@ -96,11 +96,6 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
         click.echo(f"interrupted: finished variants are kept in {dest}/variants/; "
                    "run the same command again to resume", err=True)
         return 130
-    except OSError as exc:
-        if scheduler:
-            raise BacktestError(f"cannot use the Dask scheduler: {exc}",
-                                source=scheduler) from None
-        raise
     finally:
         bar.close()
         executor.close()

@@ -118,11 +118,6 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
         result = run_simulation(strategy, years, paths, seed=seed, method=method, block=block,
                                 start=start, end=end, executor=executor,
                                 inflation=inflation, progress=progress)
-    except OSError as exc:
-        if scheduler:
-            raise BacktestError(f"cannot use the Dask scheduler: {exc}",
-                                source=scheduler) from None
-        raise
     finally:
         if bar is not None:
             bar.close()

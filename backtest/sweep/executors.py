@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from backtest.errors import BacktestError
+
 T = TypeVar("T")
 
 
@@ -143,7 +145,11 @@ class DaskExecutor:
             if isinstance(self.address, Client):
                 self._client = self.address
             else:
-                self._client, self._own = Client(self.address, timeout="10s"), True
+                try:
+                    self._client, self._own = Client(self.address, timeout="10s"), True
+                except OSError as exc:  # unreachable or not a scheduler: the user's input
+                    raise BacktestError(f"cannot use the Dask scheduler: {exc}",
+                                        source=str(self.address)) from None
         return self._client
 
     @property

@@ -94,3 +94,16 @@ def test_whole_files_are_named_by_stem(tmp_path: Path) -> None:
     table = pd.read_csv(out / "comparison.csv")
     assert sorted(table["variant"]) == ["basic", "nested"]
     assert (out / "comparison.html").is_file()
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path):
+    from backtest.cli import cli
+
+    basic = Path(__file__).resolve().parents[1] / "fixtures" / "spec_examples" / "basic.yaml"
+    result = CliRunner().invoke(cli, ["compare", str(basic), "--vary",
+                                      "account.window=morning,afternoon", "--out",
+                                      str(tmp_path / "out"), "--scheduler",
+                                      "tcp://127.0.0.1:9", "-q"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Dask scheduler" in lines[0]
