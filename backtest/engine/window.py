@@ -19,7 +19,8 @@ from backtest.engine.allocation import (
     PIE_WITHDRAWAL_RULES,
     WITHDRAWAL_RULES,
 )
-from backtest.engine.book import Book, Node, Rules
+from backtest.engine.book import Book, Node
+from backtest.engine.layout import Rules
 from backtest.engine.ledger import Fill
 from backtest.engine.requests import Request, Withdrawal, describe
 
