@@ -177,8 +177,9 @@ def _first_of_groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Groups of equal key tuples in order of first appearance: (first row, group id per row)."""
     if len(keys[0]) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    stacked = np.stack(keys, axis=1)
-    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    dims = tuple(int(k.max()) + 1 for k in keys)
+    combined = np.ravel_multi_index(keys, dims)  # one integer per key tuple
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
