@@ -35,14 +35,16 @@ def slice_weights(leaf_values: np.ndarray, shape: TreeShape,
     """(sessions x slices) weight of each slice in its parent pie; NaN if the parent is empty."""
     if member is None:
         member = membership(shape, leaf_values.shape[1])
-    values = np.asarray((member.T @ leaf_values.T).T)  # sessions x slices
+    # Worked slice by slice (rows), where a parent's values are one contiguous row.
+    values = np.asarray(member.T @ leaf_values.T)  # slices x sessions
     top = shape.parent < 0
-    root_value = values[:, top].sum(axis=1)
-    parent_values = np.where(top[None, :], root_value[:, None],
-                             values[:, np.maximum(shape.parent, 0)])
+    rows = np.vstack([values, values[top].sum(axis=0)])  # the root's value last
+    parent = np.where(top, len(values), shape.parent)
+    parent_values = rows[parent]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(parent_values > 0, values / np.where(parent_values > 0,
-                                                              parent_values, 1.0), np.nan)
+        weights = values / parent_values
+    weights[~(parent_values > 0)] = np.nan
+    return np.ascontiguousarray(weights.T)
 
 
 def first_breach(weights: np.ndarray, shape: TreeShape, band: float) -> int | None:
