@@ -61,8 +61,9 @@ def default_risk_free(dates, search: tuple[Path, ...] = SEARCH) -> float | None:
 
 
 def resolve_risk_free(option: float | None, dates) -> float:
-    """``--risk-free`` when given, else the default over ``dates``, else 0."""
+    """``--risk-free`` when given, else the default over ``dates`` (rounded to 0.01%),
+    else 0."""
     if option is not None:
         return float(option)
     rate = default_risk_free(dates)
-    return 0.0 if rate is None else rate
+    return 0.0 if rate is None else round(rate, 4)  # to 0.01%: the report shows it
