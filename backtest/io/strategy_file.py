@@ -75,9 +75,18 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
     tax = _tax(ck, doc.get("tax"))
-    return Strategy(name=name, data=data, portfolio=portfolio, account=account,
-                    cashflows=cashflows, rebalance=rebalance, events=events, source=source,
-                    tax=tax)
+    strategy = Strategy(name=name, data=data, portfolio=portfolio, account=account,
+                        cashflows=cashflows, rebalance=rebalance, events=events,
+                        source=source, tax=tax)
+    if data.online is not None:  # prices: yahoo -> the strategy's tickers' cache file
+        from dataclasses import replace
+
+        from backtest.io.online import cache_path
+
+        tickers = data.online or tuple(strategy.tickers())
+        strategy = replace(strategy, data=replace(
+            data, online=tickers, prices=cache_path(tickers, data.start, data.end)))
+    return strategy
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -178,13 +187,27 @@ def _reject_duplicate_keys(root: yaml.Node, ck: Checker) -> None:
 def _data(ck: Checker, value: object, base_dir: Path) -> DataSpec:
     value = ck.mapping(value, "data")
     ck.keys(value, "data", DATA_KEYS, required=("prices",))
-    prices = _path(ck, value["prices"], "data.prices", base_dir)
+    online = _online(ck, value["prices"])
+    prices = _path(ck, value["prices"], "data.prices", base_dir) if online is None \
+        else Path("yahoo")  # the cache file, once the tickers are known (parse_strategy)
     halts = value.get("halts")
     halts = _path(ck, halts, "data.halts", base_dir) if halts is not None else None
     start = _optional_date(ck, value, "start", "data")
     end = _optional_date(ck, value, "end", "data")
     ck.date_range(start, end, "data")
-    return DataSpec(prices=prices, halts=halts, start=start, end=end)
+    return DataSpec(prices=prices, halts=halts, start=start, end=end, online=online)
+
+
+def _online(ck: Checker, value: object) -> tuple[str, ...] | None:
+    """`yahoo` or `yahoo:SPY,BND` (io/online.py), else None (a path)."""
+    from backtest.io.online import parse_source
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_source(value)
+    except ValueError as exc:
+        ck.fail("data.prices", str(exc))
 
 
 def _path(ck: Checker, value: object, where: str, base_dir: Path) -> Path:

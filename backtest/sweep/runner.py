@@ -103,6 +103,10 @@ def market_of(strategy) -> tuple:
     `market_for` reads from the strategy.
     """
     data = strategy.data
+    if data.online is not None:  # prices: yahoo (a cached download; fetched if missing)
+        from backtest.io.inputs import ensure_online
+
+        ensure_online(strategy)
     key = (stat_key(data.prices), stat_key(data.halts) if data.halts is not None else None,
            data.start, data.end, tuple(strategy.tickers()), tuple(strategy.portfolio.tickers()))
     if key in _markets:
