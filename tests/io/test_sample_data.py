@@ -158,3 +158,26 @@ events:
     # IBM: Nov 2004, 4 a year 2005-2012, Feb 2013 = 34; MSFT: Aug and Nov 2004, 32, Feb 2013 = 35
     assert len(ex_dates) == 34 + 35
     assert result.total_dividends == pytest.approx(float(expected.sum()), abs=1e-6)
+
+
+def test_dividend_example_reports_dividend_income_every_year(tmp_path):
+    from click.testing import CliRunner
+
+    from backtest.cli import cli
+
+    out = tmp_path / "div"
+    res = CliRunner().invoke(cli, ["run", str(ROOT / "strategies" / "dividend_stocks.yaml"),
+                                   "--out", str(out), "--risk-free", "0"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    years = summary["dividends_by_year"]
+    assert sorted(years) == [str(y) for y in range(2004, 2014)]
+    assert all(v > 0 for v in years.values())
+    # 2004 by hand: MSFT is 30% of the $50,000 first deposit, at about $27 a share
+    # about 550 shares, paid $0.08 (08-23) and $3.08 (11-15): about $1,740; IBM's
+    # ~180 shares add $0.18 (11-08): about $32; the monthly deposits a little more.
+    assert 1700 < years["2004"] < 2000
+    html = (out / "report.html").read_text()
+    assert "Dividends (income)" in html
