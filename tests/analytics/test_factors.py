@@ -147,3 +147,12 @@ def test_run_past_the_factors_with_us_market_is_one_line(tmp_path):
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and "US-MARKET" in lines[0] and "2018-11-30" in lines[0]
+
+
+def test_a_daily_benchmark_must_span_the_run():
+    bench = pd.Series(1.0, index=pd.bdate_range("2020-01-02", "2020-06-30"), name="X")
+    check_covers(bench, "2020-01-02", "2020-06-30")
+    with pytest.raises(BacktestError, match="benchmark X covers 2020-01-02 to 2020-06-30"):
+        check_covers(bench, "2020-01-02", "2020-07-01")  # would be carried flat
+    with pytest.raises(BacktestError, match="not the run's 2019-12-31 to 2020-03-02"):
+        check_covers(bench, "2019-12-31", "2020-03-02")
