@@ -1,7 +1,8 @@
 """Prices from Yahoo without a separate step: `data: {prices: yahoo}` in a strategy.
 
 ``prices: yahoo`` downloads the strategy's own tickers, ``prices:
-yahoo:SPY,BND`` the tickers named, through `backtest.io.fetch` (yfinance,
+yahoo:SPY,BND`` (or ``tickers: [SPY, BND]`` beside ``prices: yahoo``) those
+and the tickers named (say, a benchmark), through `backtest.io.fetch` (yfinance,
 split-adjusted prices and cash dividends, as `backtest data fetch` writes
 them), into a cache file keyed by the tickers and the run's dates:
 

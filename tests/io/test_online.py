@@ -105,6 +105,28 @@ def test_bare_yahoo_fetches_the_strategys_tickers(yahoo, tmp_path):
     assert sorted(yahoo.calls[0][0]) == ["BND", "SPY"]
 
 
+def test_named_tickers_are_downloaded_with_the_strategys(yahoo, tmp_path):
+    path = _strategy(tmp_path, "yahoo")
+    path.write_text(path.read_text().replace('prices: "yahoo",',
+                                             'prices: yahoo, tickers: [VTI, spy],'))
+    res = _run(path, tmp_path / "a")
+    assert res.exit_code == 0, res.output
+    assert sorted(yahoo.calls[0][0]) == ["BND", "SPY", "VTI"]
+    res = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "b"),
+                                   "--benchmark", "VTI", "--risk-free", "0"])
+    assert res.exit_code == 0, res.output  # a downloaded ticker as the benchmark
+    assert len(yahoo.calls) == 1
+
+
+def test_tickers_only_go_with_an_online_source(tmp_path):
+    path = _strategy(tmp_path, "prices.parquet")
+    path.write_text(path.read_text().replace('prices: "prices.parquet",',
+                                             'prices: prices.parquet, tickers: [SPY],'))
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert "data.tickers: only goes with prices: yahoo" in res.output
+
+
 def test_offline_without_a_cache_is_one_line(yahoo, tmp_path):
     yahoo.offline = True
     res = _run(_strategy(tmp_path, "yahoo:SPY,BND"), tmp_path / "a")
