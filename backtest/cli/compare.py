@@ -29,15 +29,17 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
               help="Write comparison.html and the PNG charts.")
 @click.option("--variant-reports", is_flag=True,
               help="Also write each variant's report.html and charts (slower).")
-@click.option("--risk-free", type=float, default=0.0, show_default=True,
-              help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+@click.option("--risk-free", type=float, default=None,
+              help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%) [default: the "
+                   "1-month T-bill rate over each variant's months from data/sample/"
+                   "ff_monthly.parquet when it covers them, else 0].")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Variants shown in the table printed at the end.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ...],
             out: str | None, workers: int | None, scheduler: str | None, sort: str,
-            report: bool, variant_reports: bool, risk_free: float, top: int,
+            report: bool, variant_reports: bool, risk_free: float | None, top: int,
             quiet: bool) -> None:
     """Compare auto-invest settings: every combination of --vary, or whole files.
 

@@ -13,15 +13,18 @@ from backtest.errors import BacktestError
 @click.argument("run_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--benchmark", metavar="PATH_OR_TICKER", default=None,
               help="Price series to compare with: a Parquet/CSV file with one ticker, "
-                   "PATH:TICKER, or a ticker found in --prices (default: data/sample/).")
+                   "PATH:TICKER, a ticker found in --prices (default: data/sample/), or "
+                   "US-MARKET (the US market's total return, monthly).")
 @click.option("--prices", metavar="PATH", default=None,
               help="Price file or folder in which to look up a --benchmark ticker.")
-@click.option("--risk-free", "risk_free", type=float, default=0.0, show_default=True,
-              help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%).")
+@click.option("--risk-free", "risk_free", type=float, default=None,
+              help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%) "
+                   "[default: the 1-month T-bill rate over the run's months from "
+                   "data/sample/ff_monthly.parquet when it covers them, else 0].")
 @click.option("--band", type=float, default=5.0, show_default=True,
               help="Drift band in percentage points for the drift table and chart.")
-def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: float,
-           band: float) -> None:
+def report(run_dir: Path, benchmark: str | None, prices: str | None,
+           risk_free: float | None, band: float) -> None:
     """Rebuild the PNG charts and report.html of a run folder, without rerunning it.
 
     DIR is a folder written by `backtest run` (summary.json, daily.parquet,
@@ -36,9 +39,29 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: 
 
     if band < 0:
         raise BacktestError(f"--band must be >= 0 percentage points, got {band:g}")
-    if not -1.0 < risk_free < 1.0:
+    if risk_free is not None and not -1.0 < risk_free < 1.0:
         raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None
+    dates = _run_dates(run_dir)
+    if bench is not None and len(dates):
+        from backtest.report.benchmark import check_covers
+
+        check_covers(bench, dates[0], dates[-1])
+    from backtest.io.factors import resolve_risk_free
+
+    risk_free = resolve_risk_free(risk_free, dates)
     paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")
+
+
+def _run_dates(run_dir: Path):
+    """The run's session dates (daily.parquet's date column), empty when unreadable:
+    write_report then reports the folder's problem in its own words."""
+    import pandas as pd
+
+    try:
+        return pd.DatetimeIndex(pd.read_parquet(run_dir / "daily.parquet",
+                                                columns=["date"])["date"])
+    except Exception:  # noqa: BLE001 - a missing or bad file is write_report's error
+        return pd.DatetimeIndex([])

@@ -34,12 +34,14 @@ def slug(name: str) -> str:
               help="Also write the PNG charts and report.html.")
 @click.option("--benchmark", metavar="PATH_OR_TICKER", default=None,
               help="Show a benchmark beside the account in the report: a ticker of the "
-                   "strategy's price data or of data/sample (e.g. SP500), a price file, or "
-                   "PATH:TICKER.")
-@click.option("--risk-free", type=float, default=0.0, show_default=True,
-              help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+                   "strategy's price data or of data/sample (e.g. SP500), a price file, "
+                   "PATH:TICKER, or US-MARKET (the US market's total return, monthly).")
+@click.option("--risk-free", type=float, default=None,
+              help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%) [default: the "
+                   "1-month T-bill rate over the run's months from data/sample/"
+                   "ff_monthly.parquet when it covers them (1926-07 to 2018-11), else 0].")
 def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
-        risk_free: float) -> None:
+        risk_free: float | None) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -56,7 +58,14 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     bench = _benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
+    if bench is not None and len(inputs.market.sessions):
+        from backtest.report.benchmark import check_covers
+
+        check_covers(bench, inputs.market.sessions[0], inputs.market.sessions[-1])
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
+    from backtest.io.factors import resolve_risk_free
+
+    risk_free = resolve_risk_free(risk_free, result.daily["date"])
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
     summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)

@@ -130,6 +130,8 @@ class DataSpec:
     halts: Path | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    # `prices: yahoo[:T1,T2]`: the tickers downloaded (prices is then their cache file)
+    online: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,17 @@ def read_strategy(path: str | Path) -> Strategy:
 
 def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[Market, list[str]]:
     """Build the strategy's market (loading its prices unless given)."""
+    notes = []
     if prices is None:
+        notes = ensure_online(strategy)
         prices = load_prices(strategy.data.prices)
     halts = load_halts(strategy.data.halts) if strategy.data.halts is not None else ()
     try:
-        return build_market(prices, strategy.tickers(), start=strategy.data.start,
-                            end=strategy.data.end, halts=halts,
-                            start_tickers=strategy.portfolio.tickers(),
-                            source=strategy.data.prices)
+        market, warnings = build_market(prices, strategy.tickers(), start=strategy.data.start,
+                                        end=strategy.data.end, halts=halts,
+                                        start_tickers=strategy.portfolio.tickers(),
+                                        source=strategy.data.prices)
+        return market, [*notes, *warnings]
     except DataError as exc:
         # data.start / data.end are keys of the strategy file: name that file (and the
         # price data the dates were checked against)
@@ -53,6 +56,20 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
             raise DataError(f"{exc.message} in {strategy.data.prices}",
                             source=strategy.source, where=exc.where) from None
         raise
+
+
+def ensure_online(strategy: Strategy) -> list[str]:
+    """Download (or reuse the cached) prices of `prices: yahoo` (io/online.py); warnings."""
+    data = strategy.data
+    if data.online is None:
+        return []
+    from backtest.io.online import ensure_cached
+
+    try:
+        _, notes = ensure_cached(data.online, data.start, data.end)
+    except DataError as exc:  # name the strategy file whose data.prices it is
+        raise DataError(exc.message, source=strategy.source, where="data.prices") from None
+    return notes
 
 
 def load_inputs(path: str | Path) -> Inputs:

@@ -38,7 +38,7 @@ from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, s
 
 TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events",
             "tax")
-DATA_KEYS = ("prices", "halts", "start", "end")
+DATA_KEYS = ("prices", "halts", "start", "end", "tickers")
 ACCOUNT_KEYS = tuple(AccountSettings.__dataclass_fields__)
 CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end")
 EVENT_KINDS = ("set_targets", "remove_slice", "add_slice", "order", "rebalance")
@@ -75,9 +75,18 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
     tax = _tax(ck, doc.get("tax"))
-    return Strategy(name=name, data=data, portfolio=portfolio, account=account,
-                    cashflows=cashflows, rebalance=rebalance, events=events, source=source,
-                    tax=tax)
+    strategy = Strategy(name=name, data=data, portfolio=portfolio, account=account,
+                        cashflows=cashflows, rebalance=rebalance, events=events,
+                        source=source, tax=tax)
+    if data.online is not None:  # prices: yahoo -> the cache file of the strategy's
+        from dataclasses import replace  # tickers and those named
+
+        from backtest.io.online import cache_path
+
+        tickers = tuple(dict.fromkeys((*data.online, *strategy.tickers())))
+        strategy = replace(strategy, data=replace(
+            data, online=tickers, prices=cache_path(tickers, data.start, data.end)))
+    return strategy
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -178,13 +187,44 @@ def _reject_duplicate_keys(root: yaml.Node, ck: Checker) -> None:
 def _data(ck: Checker, value: object, base_dir: Path) -> DataSpec:
     value = ck.mapping(value, "data")
     ck.keys(value, "data", DATA_KEYS, required=("prices",))
-    prices = _path(ck, value["prices"], "data.prices", base_dir)
+    online = _online(ck, value["prices"])
+    if "tickers" in value:  # more tickers to download with prices: yahoo
+        if online is None:
+            ck.fail("data.tickers", "only goes with prices: yahoo (an online source)")
+        online = _online_tickers(ck, value["tickers"], online)
+    prices = _path(ck, value["prices"], "data.prices", base_dir) if online is None \
+        else Path("yahoo")  # the cache file, once the tickers are known (parse_strategy)
     halts = value.get("halts")
     halts = _path(ck, halts, "data.halts", base_dir) if halts is not None else None
     start = _optional_date(ck, value, "start", "data")
     end = _optional_date(ck, value, "end", "data")
     ck.date_range(start, end, "data")
-    return DataSpec(prices=prices, halts=halts, start=start, end=end)
+    return DataSpec(prices=prices, halts=halts, start=start, end=end, online=online)
+
+
+def _online_tickers(ck: Checker, value: object, named: tuple[str, ...]) -> tuple[str, ...]:
+    """`data.tickers`: a list of Yahoo tickers, added to those of `yahoo:...`."""
+    from backtest.io.online import parse_source
+
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
+        ck.fail("data.tickers", "must be a list of tickers, e.g. [SPY, BND]")
+    try:
+        extra = parse_source("yahoo:" + ",".join(value)) or ()
+    except ValueError as exc:
+        ck.fail("data.tickers", str(exc))
+    return tuple(dict.fromkeys((*named, *extra)))
+
+
+def _online(ck: Checker, value: object) -> tuple[str, ...] | None:
+    """`yahoo` or `yahoo:SPY,BND` (io/online.py), else None (a path)."""
+    from backtest.io.online import parse_source
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_source(value)
+    except ValueError as exc:
+        ck.fail("data.prices", str(exc))
 
 
 def _path(ck: Checker, value: object, where: str, base_dir: Path) -> Path:

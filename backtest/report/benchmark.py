@@ -1,4 +1,9 @@
-"""Loading a benchmark price series (a file, a file and ticker, or a ticker) for the report."""
+"""Loading a benchmark price series (a file, a file and ticker, a ticker, or US-MARKET).
+
+``US-MARKET`` is the whole US stock market's total return (dividends
+reinvested) from the Fama-French monthly factors (data/sample/ff_monthly.parquet):
+a level at each month's end, so the report compares it at month ends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,43 @@ from backtest.errors import BacktestError
 
 # Where a bare ticker is looked for when no price file is named (relative to the cwd).
 DEFAULT_SEARCH = (Path("data/sample"), Path("data"))
+US_MARKET = "US-MARKET"
+US_MARKET_LABEL = "US-MARKET (total return, monthly)"
+
+
+def us_market() -> pd.Series:
+    """The US market's total-return levels at month ends, from the Fama-French factors."""
+    from backtest.analytics.factors import total_return_levels
+    from backtest.io.factors import FF_MONTHLY, load_monthly
+
+    levels = total_return_levels(load_monthly(FF_MONTHLY, ("mkt",))["mkt"])
+    levels.name = US_MARKET_LABEL
+    levels.attrs["monthly"] = True
+    return levels
+
+
+def check_covers(bench: pd.Series, start, end) -> None:
+    """Refuse a benchmark that does not span the run (it would be carried flat).
+
+    A daily series needs a price on or before ``start`` and on or after
+    ``end``; a monthly one (US-MARKET) a level at or before ``start`` and at
+    the last month end up to ``end`` (a run ending inside a month compares up
+    to the month before: that partial month is not compared).
+    """
+    if bench.empty:
+        return
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    first, last = bench.index[0], bench.index[-1]
+    name = bench.name or "the benchmark"
+    if bench.attrs.get("monthly"):
+        # the run's last month counts when the run ends on its last weekday
+        month_end = end + pd.offsets.BMonthEnd(0) == end
+        late = last.to_period("M") < end.to_period("M") - (0 if month_end else 1)
+    else:
+        late = last < end
+    if first > start or late:
+        raise BacktestError(f"benchmark {name} covers {first.date()} to {last.date()}, not "
+                            f"the run's {start.date()} to {end.date()}")
 
 
 def _read_prices(path: Path) -> pd.DataFrame:
@@ -74,12 +116,15 @@ def series_from_prices(df: pd.DataFrame, ticker: str | None, source: Path) -> pd
 
 def load_benchmark(spec: str, *, prices: str | Path | None = None,
                    search: tuple[Path, ...] = DEFAULT_SEARCH) -> pd.Series:
-    """A benchmark's closes from ``spec``: a price file or folder, ``PATH:TICKER``, or a ticker.
+    """A benchmark's closes from ``spec``: a price file or folder, ``PATH:TICKER``, a
+    ticker, or ``US-MARKET`` (monthly total return, `us_market`).
 
     A bare ticker is looked up in ``prices`` when given, else in the Parquet
     files of the ``search`` folders (``data/sample``, ``data``).
     """
     path = Path(spec)
+    if spec.upper() == US_MARKET and not path.exists():
+        return us_market()
     if path.exists():
         return series_from_prices(_read_prices(path), None, path)
     if ":" in spec:

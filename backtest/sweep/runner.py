@@ -40,7 +40,7 @@ class Task:
     document: dict[str, Any] = field(repr=False)
     source: str
     values: tuple[tuple[str, Any], ...] = ()
-    risk_free: float = 0.0
+    risk_free: float | None = 0.0  # None: the Fama-French bill rate over the run, else 0
     report: bool = False  # also write the variant's report.html and charts
 
 
@@ -103,6 +103,10 @@ def market_of(strategy) -> tuple:
     `market_for` reads from the strategy.
     """
     data = strategy.data
+    if data.online is not None:  # prices: yahoo (a cached download; fetched if missing)
+        from backtest.io.inputs import ensure_online
+
+        ensure_online(strategy)
     key = (stat_key(data.prices), stat_key(data.halts) if data.halts is not None else None,
            data.start, data.end, tuple(strategy.tickers()), tuple(strategy.portfolio.tickers()))
     if key in _markets:
@@ -151,7 +155,10 @@ def _run(task: Task) -> Outcome:
     market, warnings = market_of(strategy)
     result = run(Simulation(strategy, market))
     lots = run_tax_tables(result, lot_method=strategy.tax.lot_method)
-    summary = summarize(result, risk_free=task.risk_free, tax=strategy.tax, tax_tables=lots)
+    from backtest.io.factors import resolve_risk_free
+
+    risk_free = resolve_risk_free(task.risk_free, result.daily["date"])
+    summary = summarize(result, risk_free=risk_free, tax=strategy.tax, tax_tables=lots)
     extras = {"mean_abs_drift": mean_abs_drift(result.drift)}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
         folder = Path(tmp)
@@ -160,7 +167,7 @@ def _run(task: Task) -> Outcome:
             from backtest.report import write_report
 
             band = strategy.rebalance.drift_band
-            write_report(folder, risk_free=task.risk_free,
+            write_report(folder, risk_free=risk_free,
                          drift_band=band / 100.0 if band else 0.05)
         seconds = time.perf_counter() - t0
         meta = {"hash": task.hash, "name": task.name, "source": task.source,

@@ -55,12 +55,13 @@ def default_out(variants: Sequence[Variant]) -> Path:
 
 def plan(strategy: str | Path | Sequence[str | Path],
          vary: Mapping[str, Sequence[Any]] | None = None, *,
-         risk_free: float = 0.0) -> list[Variant]:
+         risk_free: float | None = 0.0) -> list[Variant]:
     """Every variant, validated (raises StrategyError/KeyPathError before any run)."""
     paths = [strategy] if isinstance(strategy, str | Path) else list(strategy)
     if not paths:
         raise SweepError("no strategy file given")
-    settings = {"risk_free": float(risk_free), "engine": __version__}
+    settings = {"risk_free": None if risk_free is None else float(risk_free),
+                "engine": __version__}
     return build_variants(paths, vary, settings=settings)
 
 

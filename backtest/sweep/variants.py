@@ -168,6 +168,14 @@ def resolve_data_paths(doc: Any, base_dir: Path) -> Any:
     for k in DATA_PATH_KEYS:
         v = data.get(k)
         if isinstance(v, str) and v and "\x00" not in v:
+            if k == "prices" and v.strip().lower().startswith("yahoo"):
+                from backtest.io.online import parse_source
+
+                try:
+                    if parse_source(v) is not None:
+                        continue  # an online source, not a path (io/online.py)
+                except ValueError:
+                    continue  # the parser names the bad ticker
             p = Path(v).expanduser()
             data[k] = str(p if p.is_absolute() else (base_dir / p).resolve())
     out["data"] = data
@@ -228,6 +236,10 @@ class DataFingerprints:
 def variant_hash(doc: Any, strategy, prints: DataFingerprints,
                  settings: Mapping[str, Any] | None = None) -> str:
     """sha256 (first 16 hex) of the resolved document, the data's bytes and `settings`."""
+    if strategy.data.online is not None:  # prices: yahoo: download before hashing the file
+        from backtest.io.inputs import ensure_online
+
+        ensure_online(strategy)
     data = {"prices": prints.path(Path(strategy.data.prices), "price data")}
     if strategy.data.halts is not None:
         data["halts"] = prints.path(Path(strategy.data.halts), "halt calendar")
