@@ -214,6 +214,7 @@ def _account(ck: Checker, value: object) -> AccountSettings:
         "min_trade": ck.non_negative,
         "share_decimals": lambda v, w: ck.integer(v, w, 0, 10),
         "allocation": lambda v, w: ck.choice(v, w, ALLOCATIONS),
+        "dividends": lambda v, w: ck.choice(v, w, ("cash", "reinvest")),
     }
     return AccountSettings(**{k: checks[k](v, key("account", k)) for k, v in value.items()})
 
