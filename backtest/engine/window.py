@@ -242,12 +242,13 @@ class Window:
                 * self.prices.fill[self.book.leaf_ticker[lf]]
         return total
 
-    def _halted_columns(self, buys: Plan = (), sells: Plan = ()) -> dict[int, str]:
+    def _halted_columns(self, buys: Plan | None = None,
+                        sells: Plan | None = None) -> dict[int, str]:
         """The halted columns among the legs that trade."""
         if not self.prices.any_halted:
             return {}
         out = {}
-        for plan, selling in ((buys, False), (sells, True)):
+        for plan, selling in ((buys or [], False), (sells or [], True)):
             for lf, dollars in plan:
                 col = self.book.leaf_ticker[lf]
                 if self.prices.halted[col] and self._trades(lf, dollars, selling):
@@ -265,7 +266,8 @@ class Window:
         price = self.prices.value[self.book.leaf_ticker[leaf]]
         return price > 0 and math.ceil(dollars / price * self.scale - GRID_EPS) > 0
 
-    def _defer_if_halted(self, req: Request, buys: Plan = (), sells: Plan = ()) -> bool:
+    def _defer_if_halted(self, req: Request, buys: Plan | None = None,
+                         sells: Plan | None = None) -> bool:
         halted = self._halted_columns(buys, sells)
         if not halted:
             return False
