@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from engine_kit import day, market, simulate, strategy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backtest.domain.halts import Halt
 from backtest.errors import StrategyError
@@ -430,3 +432,100 @@ def test_dividends_to_cash_stay_cash_without_auto_invest():
 def test_the_dividends_setting_is_checked():
     with pytest.raises(StrategyError, match=r"account.dividends: must be one of cash, reinvest"):
         strategy(DIVIDEND_PIE % "drip")
+
+
+# ---- whatever the check accepts, the engine runs ---------------------------------------
+@st.composite
+def edit_scenarios(draw):
+    """Random same-day and later edits, additions, removals, orders and rebalances on
+    A, B, Sub {C, D}, tracked on a small model of the tree so the file is valid; halts
+    and missing prices on days 1-3, none on days 4-5."""
+    tree: dict[str, dict | None] = {"A": None, "B": None, "Sub": {"C": None, "D": None}}
+    fresh = iter("EFGH")
+    events = []
+
+    def pies(node: dict, prefix: str = "") -> list[tuple[str, dict]]:
+        out = [(prefix or "portfolio", node)]
+        for name, sub in node.items():
+            if sub is not None:
+                out += pies(sub, f"{prefix}/{name}" if prefix else name)
+        return out
+
+    def paths(node: dict, prefix: str = "") -> list[str]:
+        out = []
+        for name, sub in node.items():
+            p = f"{prefix}/{name}" if prefix else name
+            out.append(p)
+            if sub is not None:
+                out += paths(sub, p)
+        return out
+
+    def equal(names) -> str:
+        names = list(names)
+        pct = [round(100 / len(names), 3)] * len(names)
+        pct[-1] = round(100 - sum(pct[:-1]), 3)
+        return "{" + ", ".join(f"{n}: {p}" for n, p in zip(names, pct, strict=True)) + "}"
+
+    days = sorted(draw(st.lists(st.sampled_from([9, 10, 11, 13]), min_size=1, max_size=7)))
+    for d in (f"2024-01-{x:02d}" for x in days):
+        kind = draw(st.sampled_from(["remove", "set", "add", "order", "rebalance"]))
+        if kind == "remove":
+            choices = [(p, node) for p, node in pies(tree) if len(node) > 1]
+            if not choices:
+                continue
+            pie, node = draw(st.sampled_from(choices))
+            name = draw(st.sampled_from(sorted(node)))
+            del node[name]
+            path = name if pie == "portfolio" else f"{pie}/{name}"
+            events.append(f"{{date: {d}, remove_slice: {path}, targets: {equal(node)}}}")
+        elif kind == "set":
+            pie, node = draw(st.sampled_from(pies(tree)))
+            events.append(f"{{date: {d}, set_targets: {{pie: {pie}, slices: {equal(node)}}}}}")
+        elif kind == "add":
+            name = next(fresh, None)
+            if name is None:
+                continue
+            pie, node = draw(st.sampled_from(pies(tree)))
+            node[name] = None
+            events.append(f"{{date: {d}, add_slice: {{pie: {pie}, slices: {equal(node)}}}}}")
+        elif kind == "order":
+            path = draw(st.sampled_from(["portfolio", *paths(tree)]))
+            side = draw(st.sampled_from(["buy", "sell"]))
+            amount = "all" if side == "sell" and draw(st.booleans()) else "150"
+            events.append(f"{{date: {d}, order: {{slice: {path}, side: {side}, "
+                          f"amount: {amount}}}}}")
+        else:
+            pie, _ = draw(st.sampled_from(pies(tree)))
+            events.append(f"{{date: {d}, rebalance: {pie}}}")
+    halts = []
+    closes = {t: [10.0 + i for i in range(6)] for t in "ABCDEFGH"}
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(1, 3))
+        t = draw(st.sampled_from("ABCDEFGH"))
+        if draw(st.booleans()):
+            closes[t][i] = NAN
+        else:
+            halts.append(Halt(dt.date(2024, 1, 8 + i), 9 * 60, None, t, "LULD"))
+    text = f"""
+account: {{window: morning}}
+cashflows: [{{deposit: 1000, date: 2024-01-08}}, {{withdrawal: 100, date: 2024-01-10}}]
+rebalance: {{drift_band: 2}}
+portfolio: {{slices: {{A: 25, B: 25, Sub: {{target: 50, slices: {{C: 50, D: 50}}}}}}}}
+events: [{", ".join(events)}]
+"""
+    return text, closes, tuple(halts)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edit_scenarios())
+def test_every_file_the_check_accepts_runs_and_removed_holdings_are_sold(case):
+    text, closes, halts = case
+    r = simulate(strategy(text), market(closes, halts=halts))
+    d = r.daily
+    assert np.allclose(d["cash"] + d["invested"], d["value"])
+    assert (d["cash"] >= -1e-9).all() and np.isfinite(d["twr_index"]).all()
+    # Days 4 and 5 have every price and no halt: every removal's sale has traded, so
+    # only slices still in the pie hold shares at the end.
+    live = set(r.drift[r.drift["date"] == day(5)]["slice"].astype(str))
+    held = {s for s, n in shares_of(r, 5).items() if n > 0}
+    assert held <= live
