@@ -361,6 +361,31 @@ events: [{date: 2024-01-10, rebalance: Core}]
         [("A", -8.0), ("B", 8.0), ("C", 4.0)]
 
 
+
+def test_a_periodic_rebalance_joins_at_the_start_of_its_session_before_dated_requests():
+    # The same pie and numbers as above, with `rebalance: {every: month}` instead of a
+    # band: A is 15 from Wednesday 2024-01-31 (session 17). On Thursday 2024-02-01
+    # (session 18) the periodic rebalance of the portfolio joins at the start of the
+    # session, before the rebalance of Core dated that day: C +4, A -8, B +8 shares
+    # (three fills), and Core, then at target, trades nothing.
+    s = strategy("""
+account: {window: afternoon}
+cashflows: [{deposit: 1000, date: 2024-01-08}]
+rebalance: {every: month}
+portfolio:
+  slices:
+    C: 20
+    Core: {target: 80, slices: {A: 50, B: 50}}
+events: [{date: 2024-02-01, rebalance: Core}]
+""")
+    n = 19
+    r = simulate(s, market({"C": [10.0] * n, "A": [10.0] * 17 + [15.0] * 2,
+                            "B": [10.0] * n}))
+    assert day(18) == pd.Timestamp("2024-02-01")
+    f = r.fills[r.fills["date"] == day(18)]
+    assert sorted(zip(f["ticker"], f["shares"].round(5), strict=True)) == \
+        [("A", -8.0), ("B", 8.0), ("C", 4.0)]
+
 # ---- the exact TWR ---------------------------------------------------------------------
 def test_the_twr_of_a_session_with_a_withdrawal_of_99_9_percent():
     # Day 0: 1000 buys A at 10 (100 shares): index 1. Day 1 (morning, open 11, close 12):
