@@ -215,11 +215,10 @@ class Simulation:
         self.deposits[i] = self.deposit_in[i]
         if len(self.book.units):
             per_share = self.market.dividend[i, self.book.leaf_columns]
-            paid = self.book.shares * per_share
-            self.dividends[i] = float(paid.sum())
+            self.dividends[i] = float(np.dot(self.book.shares, per_share))
             self.cash += self.dividends[i]
             if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
-                self._queue_dividend_buys(paid)
+                self._queue_dividend_buys(self.book.shares * per_share)
 
     def _queue_dividend_buys(self, paid: np.ndarray) -> None:
         """Each slice's dividend of at least `min_trade` waits to be bought back into
