@@ -180,6 +180,25 @@ events:
 """)
 
 
+def test_a_slice_added_back_under_a_removed_name_starts_empty():
+    # Day 1: C (25 shares) is removed and added back the same day (A 40, B 40, C 20);
+    # C is halted, so the old shares wait outside the pie and the new C holds nothing.
+    # Day 2: the 250 of the old C goes into the root: A 500 of 400 (over), B 250 of
+    # 400 (0.625), new C 0 of 200: C rises to 0.625 (125), then B and C together by
+    # 125 / 600 to L = 0.8333: B +83.33333, C +166.66667 -> 8.33333 and 16.66666
+    # shares. Netted per ticker: C sells 25 - 16.66666 = 8.33334, B buys 8.33333.
+    s = strategy(THREE + """
+events:
+  - {date: 2024-01-09, remove_slice: C, targets: {A: 50, B: 50}}
+  - {date: 2024-01-09, add_slice: {pie: portfolio, slices: {A: 40, B: 40, C: 20}}}
+""")
+    halt = (Halt(dt.date(2024, 1, 9), 14 * 60, None, "C", "LULD"),)
+    r = simulate(s, market({t: [10.0] * 3 for t in "ABC"}, halts=halt))
+    assert len(trades_on(r, 1)) == 0
+    assert trades_on(r, 2)[["ticker", "side", "shares"]].values.tolist() == \
+        [["B", "buy", 8.33333], ["C", "sell", 8.33334]]
+    assert r.daily["value"].iloc[2] == pytest.approx(1000, abs=1e-4)
+
 def test_removing_a_pie_and_then_its_parent_sends_the_proceeds_to_the_nearest_pie_left():
     # Root: X 50, Outer 50 {Y 50, Inner 50 {Z 100}}; 1000 at 10: X 50, Y 25, Z 25 shares.
     # Day 1: Outer/Inner is removed (Outer: Y 100), then Outer itself (root: X 100):
