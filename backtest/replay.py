@@ -26,6 +26,7 @@ from typing import Any
 import click
 import numpy as np
 
+from backtest.analytics.returns import twr_index
 from backtest.engine.simulation import SessionReport, Simulation
 from backtest.errors import BacktestError
 from backtest.io.inputs import Inputs, load_inputs
@@ -46,8 +47,9 @@ class SessionView:
     holdings:    shares per slice path after the session.
     weights:     slice path -> (target, actual) in the parent pie at the close;
                  actual is None while the parent pie is empty.
-    day_return:  value / (previous value + net flow) - 1 (0 when that base is 0,
-                 as in the TWR index); twr_index chains it from the first session.
+    day_return:  the session's TWR factor - 1 (value / (previous value + deposits)
+                 - 1, split at each window that paid withdrawals; 0 when the base
+                 is 0); twr_index chains it from the first session.
     largest_drift: {slice, target, actual} with the largest |actual - target|,
                  or None when no slice has a weight.
     """
@@ -95,8 +97,7 @@ def session_view(report: SessionReport, sim: Simulation, *, prev_value: float,
     session) and `prev_twr` its TWR index (1 before the first session).
     """
     net_flow = report.deposits - report.withdrawals
-    base = prev_value + net_flow
-    ratio = report.value / base if base != 0 else 1.0
+    ratio = session_factor(report, prev_value)
     paths, targets, actual = sim.weights(report.index)
     weights: dict[str, tuple[float, float | None]] = {}
     for p, t, a in zip(paths, targets, actual, strict=True):
@@ -118,6 +119,13 @@ def session_view(report: SessionReport, sim: Simulation, *, prev_value: float,
         weights=weights,
         largest_drift=_largest_drift(weights),
     )
+
+
+def session_factor(report: SessionReport, prev_value: float) -> float:
+    """The session's TWR factor, by the run's own TWR function."""
+    payouts = [(0, v, w) for v, w in report.payouts]
+    return float(twr_index([report.value], [report.deposits], payouts,
+                           start_value=prev_value)[0])
 
 
 def _window_dict(w, sim: Simulation) -> dict[str, Any]:
@@ -203,8 +211,7 @@ def iter_views(sim: Simulation, first: int, last: int) -> Iterator[SessionView]:
     prev_value, prev_twr = 0.0, 1.0
     while sim.next_session < first:  # silent: the state at `first` needs all history
         rep = sim.step()
-        base = prev_value + rep.deposits - rep.withdrawals
-        prev_twr *= rep.value / base if base != 0 else 1.0
+        prev_twr *= session_factor(rep, prev_value)
         prev_value = rep.value
     while sim.next_session <= last:
         view = session_view(sim.step(), sim, prev_value=prev_value, prev_twr=prev_twr)

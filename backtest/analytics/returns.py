@@ -14,7 +14,7 @@ Conventions (they follow empyrical's):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,23 +51,47 @@ def _finite(x: float) -> float:
 
 
 # --------------------------------------------------------------------------- TWR index
-def twr_index_from_values(value: pd.Series, net_flow: pd.Series) -> pd.Series:
-    """The spec's TWR index from a session's value and net flow.
+EMPTY = 1e-6  # dollars: a link whose base is no more than this (an empty account) is 1
 
-    ``index_t = index_(t-1) * value_t / (value_(t-1) + net_flow_t)`` with the
-    index 1.0 and the value 0 before the first session; a session whose
-    ``value_(t-1) + net_flow_t`` is not positive leaves the index unchanged.
+Payout = tuple[int, float, float]  # (session, V_w account value just before, W paid)
+
+
+def twr_index(value: Sequence[float] | np.ndarray, deposits: Sequence[float] | np.ndarray,
+              payouts: Iterable[Payout] = (), *, start_value: float = 0.0) -> np.ndarray:
+    """The true time-weighted index (strategy-format.md, "Definitions"), 1.0 before
+    the first session.
+
+    Deposits arrive at the start of their session (valued at the previous close,
+    ``start_value`` before the first session); each window that pays withdrawals
+    ``W`` splits its session where the account is worth ``V_w`` just before they
+    leave: the session's factor is ``V_w / (value_(t-1) + D_t)`` times
+    ``value_t / (V_w - W)`` (one more link per paying window). A link whose base is
+    0 (an empty account, a withdrawal of everything) is 1. With no ``payouts``,
+    ``deposits`` may be net flows: withdrawals are then taken at the session's
+    start (the approximation a table without window values allows).
     """
-    v = value.astype(float).to_numpy()
-    f = net_flow.astype(float).to_numpy()
-    out = np.empty(len(v))
-    idx, prev = 1.0, 0.0
-    for i in range(len(v)):
-        base = prev + f[i]
-        if base > 0:
-            idx *= v[i] / base
-        out[i] = idx
-        prev = v[i]
+    v = np.asarray(value, dtype=float)
+    d = np.asarray(deposits, dtype=float)
+    prev = np.concatenate([[start_value], v[:-1]])
+    base = prev + d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(base > EMPTY, v / np.where(base > EMPTY, base, 1.0), 1.0)
+    by_session: dict[int, list[tuple[float, float]]] = {}
+    for session, before, paid in payouts:
+        by_session.setdefault(int(session), []).append((float(before), float(paid)))
+    for t, windows in by_session.items():
+        f, b = 1.0, float(base[t])
+        for before, paid in windows:
+            f *= before / b if b > EMPTY else 1.0
+            b = before - paid
+        factor[t] = f * (v[t] / b if b > EMPTY else 1.0)
+    return np.cumprod(factor)
+
+
+def twr_index_from_values(value: pd.Series, net_flow: pd.Series) -> pd.Series:
+    """`twr_index` of a daily table that has only value and net_flow (no window
+    values): withdrawals are taken at the start of their session."""
+    out = twr_index(value.to_numpy(dtype=float), net_flow.to_numpy(dtype=float))
     return pd.Series(out, index=value.index, name="twr_index")
 
 

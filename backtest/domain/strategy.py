@@ -15,6 +15,7 @@ from backtest.domain.pie import Pie
 
 Window = Literal["morning", "afternoon", "both"]
 Allocation = Literal["waterfill", "proportional"]
+Dividends = Literal["cash", "reinvest"]
 Frequency = Literal["week", "2weeks", "month", "quarter", "year"]
 RebalanceEvery = Literal["never", "month", "quarter", "year"]
 
@@ -31,6 +32,7 @@ class AccountSettings:
     min_trade: float = 1.0
     share_decimals: int = 5
     allocation: Allocation = "waterfill"
+    dividends: Dividends = "cash"  # reinvest: each slice's dividend bought back into it
 
 
 @dataclass(frozen=True)

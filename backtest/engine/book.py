@@ -46,14 +46,18 @@ class Node:
             yield from c.walk()
 
 
-@dataclass(frozen=True)
-class Removal:
-    """What `Book.remove` undid: enough to put the slice back."""
+@dataclass(frozen=True, eq=False)
+class Detached:
+    """A slice taken out of the tree by `Book.remove`: its leaves still hold
+    their shares (they belong to no pie) until the removal's sale trades.
 
-    parent: str
-    index: int
-    node: Node
-    targets: dict[str, float]
+    leaves: the leaf ids under the slice; above: its pies from the parent up
+    to the root, where the sale's proceeds go (the first one still in the tree).
+    """
+
+    path: str
+    leaves: tuple[int, ...]
+    above: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
@@ -106,15 +110,16 @@ class Book:
 
     def _build(self, pie: Pie, prefix: str) -> list[Node]:
         nodes = []
+        total = sum(s.target for s in pie.slices)
         for s in pie.slices:
             path = join_path(prefix, s.name)
             if s.pie is not None:
-                nodes.append(Node(s.name, path, s.target / 100.0,
+                nodes.append(Node(s.name, path, s.target / total,
                                   children=self._build(s.pie, path)))
             else:
                 assert s.ticker is not None
                 lid = self._leaf_id(path, s.ticker)
-                nodes.append(Node(s.name, path, s.target / 100.0,
+                nodes.append(Node(s.name, path, s.target / total,
                                   ticker=self.ticker_index[s.ticker], leaf=lid))
         return nodes
 
@@ -133,9 +138,15 @@ class Book:
         return True
 
     def set_targets(self, pie_path: str, targets: dict[str, float]) -> None:
-        """New targets (percents) for the slices of one pie; no trade."""
-        for c in self.node(pie_path).children:
-            c.target = targets[c.name] / 100.0
+        """New targets (percents) for the slices of one pie; no trade.
+
+        Divided by their sum, so they add to exactly 1 whatever the rounding
+        of the file's percents (no slice's share depends on the slice order).
+        """
+        children = self.node(pie_path).children
+        total = sum(targets[c.name] for c in children)
+        for c in children:
+            c.target = targets[c.name] / total
         self.version += 1
 
     def add_slices(self, pie_path: str, targets: dict[str, float],
@@ -152,23 +163,27 @@ class Book:
                 pie.children.append(Node(name, path, 0.0, children=self._build(sub, path)))
         self.set_targets(pie_path, targets)
 
-    def remove(self, path: str, targets: dict[str, float]) -> Removal:
-        """Detach the slice at `path`; its parent's remaining slices get `targets`."""
+    def remove(self, path: str, targets: dict[str, float]) -> Detached:
+        """Take the slice at `path` out of its pie at once; the remaining slices get
+        `targets`. Its leaves keep their shares, outside every pie, and their paths
+        are freed, so a slice added later under the same name starts empty."""
         parts = split_path(path)
-        parent = self.node("/".join(parts[:-1]))
+        above = [self.root]
+        for part in parts[:-1]:
+            above.append(next(c for c in above[-1].children if c.name == part))
+        parent = above[-1]
         index = next(i for i, c in enumerate(parent.children) if c.name == parts[-1])
-        old = {c.name: c.target for c in parent.children}
         gone = parent.children.pop(index)
+        leaves = tuple(lf.leaf for lf in gone.leaves())
+        for lf in leaves:
+            if self.units[lf] > 0 and self._leaf_by_path.get(self.leaf_paths[lf]) == lf:
+                del self._leaf_by_path[self.leaf_paths[lf]]
         self.set_targets(parent.path, targets)
-        return Removal(parent.path, index, gone, old)
+        return Detached(gone.path, leaves, tuple(reversed(above)))
 
-    def restore(self, undo: Removal) -> None:
-        """Undo `remove` (a removal whose reinvestment has to wait)."""
-        parent = self.node(undo.parent)
-        parent.children.insert(undo.index, undo.node)
-        for c in parent.children:
-            c.target = undo.targets[c.name]
-        self.version += 1
+    def in_tree(self, node: Node) -> bool:
+        """Whether `node` is still part of the live tree."""
+        return id(node) in self.layout().position
 
     def shape(self) -> TreeShape:
         """The current tree for drift: slices in tree order with parents."""
@@ -197,6 +212,10 @@ class Book:
     def leaf_values(self, prices: np.ndarray) -> np.ndarray:
         """Each leaf's value at `prices` (per market column, no NaN)."""
         return self.units * prices[self.leaf_columns] / self.scale
+
+    def leaf_in_tree(self, leaf: int) -> bool:
+        """Whether leaf id `leaf` is in the live tree (not removed)."""
+        return leaf in self.layout().leaf_set
 
     def leaf_columns_in_tree(self) -> set[int]:
         """Market columns of the leaves in the live tree."""

@@ -33,6 +33,7 @@ class Layout:
     leaf_list: list[int]  # the same as plain lists, for small trees
     kid_list: list[list[int]]
     target_list: list[list[float]]
+    leaf_set: frozenset[int]  # the leaf ids in the tree
 
     @staticmethod
     def of(root: Node) -> Layout:
@@ -88,6 +89,7 @@ class Layout:
             leaf_list=leaf,
             kid_list=kids,
             target_list=targets,
+            leaf_set=frozenset(x for x in leaf if x >= 0),
         )
 
 

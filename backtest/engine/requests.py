@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backtest.domain.strategy import Order, RebalanceRequest, RemoveSlice
+from backtest.domain.strategy import Order, RebalanceRequest
+from backtest.engine.book import Detached
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,27 @@ class Withdrawal:
     amount: float
 
 
-Request = Order | RemoveSlice | RebalanceRequest | Withdrawal
+@dataclass(frozen=True, eq=False)
+class Leaving:
+    """A removed slice's holdings waiting for the sale and the reinvestment."""
+
+    slice: Detached
+
+    @property
+    def path(self) -> str:
+        return self.slice.path
+
+
+@dataclass(frozen=True, eq=False)
+class DividendBuy:
+    """A dividend of at least `min_trade` bought back into the leaf that paid it."""
+
+    leaf: int
+    path: str
+    amount: float
+
+
+Request = Order | Leaving | RebalanceRequest | Withdrawal | DividendBuy
 
 
 def describe(req: Request) -> str:
@@ -24,6 +45,8 @@ def describe(req: Request) -> str:
     if isinstance(req, Order):
         amount = "all" if req.amount is None else f"{req.amount:.2f}"
         return f"order {req.side} {req.path} {amount}"
-    if isinstance(req, RemoveSlice):
+    if isinstance(req, Leaving):
         return f"remove_slice {req.path}"
+    if isinstance(req, DividendBuy):
+        return f"dividend reinvestment {req.path} {req.amount:.2f}"
     return f"rebalance {req.pie}"

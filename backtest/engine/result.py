@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from backtest.analytics.returns import twr_index
 from backtest.engine.simulation import Simulation, _ffill
 from backtest.engine.weights import slice_weights
 
@@ -72,13 +73,10 @@ def value_series(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
             sim.deposits - sim.withdrawals)
 
 
-def twr_index(value: np.ndarray, net_flow: np.ndarray) -> np.ndarray:
-    """Chain-linked index with flows at the start of each session (strategy-format.md)."""
-    prev = np.concatenate([[0.0], value[:-1]])
-    base = prev + net_flow
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(base != 0, value / np.where(base != 0, base, 1.0), 1.0)
-    return np.cumprod(ratio)
+def run_twr_index(sim: Simulation, value: np.ndarray) -> np.ndarray:
+    """The exact TWR index of a finished run (`value` from `value_series`): each
+    withdrawal splits its session at the window that paid it."""
+    return twr_index(value, sim.deposits, sim.payouts)
 
 
 def tabulate(sim: Simulation) -> RunResult:
@@ -90,7 +88,7 @@ def tabulate(sim: Simulation) -> RunResult:
     net_flow = sim.deposits - sim.withdrawals
     daily = pd.DataFrame({
         "date": dates, "value": value, "cash": cash, "invested": invested,
-        "net_flow": net_flow, "twr_index": twr_index(value, net_flow),
+        "net_flow": net_flow, "twr_index": run_twr_index(sim, value),
     })
     fills = fill_columns(sim)
     return RunResult(
@@ -136,7 +134,7 @@ class FillColumns:
 
 
 WINDOWS = ("morning", "afternoon")
-REASONS = ("deposit", "withdrawal", "order", "removal", "rebalance", "auto_invest")
+REASONS = ("deposit", "withdrawal", "order", "removal", "rebalance", "auto_invest", "dividend")
 
 
 def fill_columns(sim: Simulation) -> FillColumns:

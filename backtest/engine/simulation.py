@@ -28,10 +28,10 @@ from backtest.domain.strategy import (
 from backtest.engine.book import Book, TreeShape
 from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
-from backtest.engine.requests import Request, Withdrawal
+from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
 from backtest.engine.weights import first_breach, membership, slice_weights
-from backtest.engine.window import Window, WindowPrices
+from backtest.engine.window import Window, WindowPrices, reaches
 
 WINDOW_START = {"morning": 9 * 60 + 30, "afternoon": 15 * 60}
 
@@ -54,6 +54,7 @@ class SessionReport:
     events: list[EventRecord] = field(default_factory=list)
     shares: np.ndarray | None = None  # per leaf id, after the session
     value: float = 0.0  # cash + holdings at the close
+    payouts: list[tuple[float, float]] = field(default_factory=list)  # (V_w, W) per window
 
 
 class Simulation:
@@ -77,6 +78,8 @@ class Simulation:
         self.deposits = np.zeros(self.n)
         self.withdrawals = np.zeros(self.n)
         self.dividends = np.zeros(self.n)
+        # (session, V_w, W) of every window that paid withdrawals, for the exact TWR
+        self.payouts: list[tuple[int, float, float]] = []
         self.share_snapshots: list[tuple[int, np.ndarray]] = []
         self.shapes: list[tuple[int, TreeShape]] = [(0, self.book.shape())]
         self._member = membership(self.shapes[0][1], len(self.book.leaf_paths))
@@ -176,7 +179,7 @@ class Simulation:
             return True
         s = self.settings
         excess = self.cash - s.cash_minimum
-        return s.auto_invest and excess >= s.min_auto_invest and excess > 0
+        return s.auto_invest and reaches(excess, s.min_auto_invest) and excess > 0
 
     def _date(self, i: int) -> dt.date:
         return self.market.sessions[i].astype(object)
@@ -185,6 +188,7 @@ class Simulation:
     def _process(self, i: int) -> SessionReport:
         n_events = len(self.ledger.events)
         n_windows = len(self.ledger.windows)
+        n_payouts = len(self.payouts)
         version = self.book.version
         before = self.book.units.copy()
         self._cash_arrives(i)
@@ -203,18 +207,38 @@ class Simulation:
         return SessionReport(i, self._date(i), self.cash, float(self.deposit_in[i]),
                              float(self.dividends[i]), float(self.withdrawals[i]),
                              self.ledger.windows[n_windows:], self.ledger.events[n_events:],
-                             shares=self.book.shares.copy())
+                             shares=self.book.shares.copy(),
+                             payouts=[(v, w) for _, v, w in self.payouts[n_payouts:]])
 
     def _cash_arrives(self, i: int) -> None:
         self.cash += self.deposit_in[i]
         self.deposits[i] = self.deposit_in[i]
         if len(self.book.units):
             per_share = self.market.dividend[i, self.book.leaf_columns]
-            paid = float(np.dot(self.book.shares, per_share))
-            self.dividends[i] = paid
-            self.cash += paid
+            self.dividends[i] = float(np.dot(self.book.shares, per_share))
+            self.cash += self.dividends[i]
+            if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
+                self._queue_dividend_buys(self.book.shares * per_share)
+
+    def _queue_dividend_buys(self, paid: np.ndarray) -> None:
+        """Each slice's dividend of at least `min_trade` waits to be bought back into
+        that slice; a removed slice's leaving holdings get theirs as cash."""
+        for leaf in np.flatnonzero(paid > 0).tolist():
+            if reaches(float(paid[leaf]), self.settings.min_trade) and \
+                    self.book.leaf_in_tree(leaf):
+                self.queue.append(DividendBuy(leaf, self.book.leaf_paths[leaf],
+                                              float(paid[leaf])))
 
     def _queue_requests(self, i: int) -> None:
+        """Requests join the queue in this order: a drift-band rebalance (found at
+        the previous close), a periodic one (at the start of the session), then the
+        dated requests in file order. Target edits, additions and removals change
+        the pie at once; a removal's holdings wait in the queue for their sale."""
+        if self._drift_rebalance_at == i:
+            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
+            self._drift_rebalance_at = None
+        if self.periodic[i]:
+            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
         for req in self.requests_at.get(i, ()):
             if isinstance(req, SetTargets):
                 self.book.set_targets(req.pie, dict(req.targets))
@@ -223,16 +247,13 @@ class Simulation:
                 self.book.add_slices(req.pie, dict(req.targets), req.new)
                 added = ", ".join(name for name, _ in req.new)
                 self.ledger.event(i, "target_edit", f"{req.pie}: added {added}")
+            elif isinstance(req, RemoveSlice):
+                self.queue.append(Leaving(self.book.remove(req.path, dict(req.targets))))
             elif isinstance(req, RebalanceRequest):
                 self._queue_rebalance(req)
             else:
-                assert isinstance(req, Order | RemoveSlice | Withdrawal)
+                assert isinstance(req, Order | Withdrawal)
                 self.queue.append(req)
-        if self.periodic[i]:
-            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
-        if self._drift_rebalance_at == i:
-            self._queue_rebalance(RebalanceRequest(self._date(i), ROOT))
-            self._drift_rebalance_at = None
 
     def _queue_rebalance(self, req: RebalanceRequest) -> None:
         """A rebalance of a pie already waiting is not queued twice."""
@@ -264,6 +285,8 @@ class Simulation:
         self.cash = win.cash
         self.queue = out.deferred
         self.withdrawals[i] += out.withdrawn
+        if out.withdrawn > 0:
+            self.payouts.append((i, out.value_before_payout, out.withdrawn))
         self.ledger.windows.append(WindowRecord(i, name, prices.fill, out.fills))
         for kind, detail in out.events:
             self.ledger.event(i, kind, detail)

@@ -1,8 +1,10 @@
 """One trade window (trading-model.md, "The window, step by step").
 
 Orders (sells, then buys), slice removals, rebalance requests, withdrawals,
-then auto-invest; every step sees the state the step before left. A request
-that would trade a halted (or unpriced) ticker waits for the next window.
+dividend reinvestment, then auto-invest; every step sees the state the step
+before left, and within a step requests run in queue order. A request whose
+legs that trade (a buy `min_trade` keeps, a sell of at least one grid unit)
+would touch a halted (or unpriced) ticker waits for the next window.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backtest.domain.strategy import AccountSettings, Order, RebalanceRequest, RemoveSlice
+from backtest.domain.strategy import AccountSettings, Order, RebalanceRequest
 from backtest.engine.allocation import (
     DEPOSIT_RULES,
     PIE_DEPOSIT_RULES,
@@ -22,10 +24,17 @@ from backtest.engine.allocation import (
 from backtest.engine.book import Book, Node
 from backtest.engine.layout import Rules
 from backtest.engine.ledger import Fill
-from backtest.engine.requests import Request, Withdrawal, describe
+from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal, describe
 
 GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
 MAX_UNITS = 2.0**62  # holdings are int64 grid units
+MONEY_EPS = 1e-6  # dollars: comparisons with a threshold hold within this
+
+
+def reaches(amount: float, threshold: float) -> bool:
+    """`amount >= threshold` within MONEY_EPS, so float rounding (17.04 + 7.96 is
+    24.999999999999996) never flips a threshold comparison."""
+    return amount >= threshold - MONEY_EPS
 
 Plan = list[tuple[int, float | None]]  # (leaf id, dollars; None = every share)
 
@@ -56,6 +65,7 @@ class WindowOutcome:
     fills: list[Fill] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
     withdrawn: float = 0.0
+    value_before_payout: float = 0.0  # V_w: the account at window prices before `withdrawn` leaves
     deferred: list[Request] = field(default_factory=list)
 
 
@@ -82,7 +92,7 @@ class Window:
         self._sell_orders([o for o in orders if o.side == "sell"])
         self._buy_orders([o for o in orders if o.side == "buy"])
         for req in queue:
-            if isinstance(req, RemoveSlice):
+            if isinstance(req, Leaving):
                 self._removal(req)
         for req in queue:
             if isinstance(req, RebalanceRequest):
@@ -90,16 +100,25 @@ class Window:
         for req in queue:
             if isinstance(req, Withdrawal):
                 self._withdrawal(req)
+        self._dividend_buys([r for r in queue if isinstance(r, DividendBuy)])
         if auto_invest:
             self._auto_invest()
+        if self.out.withdrawn > 0:
+            held = float(self.book.leaf_values(self.prices.value).sum())  # pies and leaving
+            self.out.value_before_payout = self.cash + self.out.withdrawn + held
         deferred = {id(r) for r in self.out.deferred}
         self.out.deferred = [r for r in queue if id(r) in deferred]
         return self.out
 
     def _still_valid(self, req: Request) -> bool:
-        """A request that waited past the removal of its slice is rejected."""
-        path = req.pie if isinstance(req, RebalanceRequest) else getattr(req, "path", None)
-        if path is None or self.book.has(path):
+        """An order or rebalance naming a removed slice (or one under it) is rejected."""
+        if isinstance(req, RebalanceRequest):
+            path = req.pie
+        elif isinstance(req, Order):
+            path = req.path
+        else:
+            return True
+        if self.book.has(path):
             return True
         self.out.events.append(("rejected", f"{describe(req)}: the slice no longer exists"))
         return False
@@ -107,7 +126,7 @@ class Window:
     def _sell_orders(self, orders: list[Order]) -> None:
         for o in orders:
             plan = self._sell_plan(self.book.node(o.path), o.amount)
-            if not self._defer_if_halted(o, plan):
+            if not self._defer_if_halted(o, sells=plan):
                 self._execute_sells(plan, "order")
 
     def _buy_orders(self, orders: list[Order]) -> None:
@@ -127,20 +146,20 @@ class Window:
             node = self.book.node(o.path)
             self._execute_buys(self._buy_plan(node, o.amount * factor), "order")
 
-    def _removal(self, req: RemoveSlice) -> None:
-        sells = self._sell_plan(self.book.node(req.path), None)
-        if self._defer_if_halted(req, sells):
+    def _removal(self, req: Leaving) -> None:
+        """Sell a removed slice's holdings and put the proceeds into the nearest
+        pie above it still in the tree, by the deposit rule."""
+        gone = req.slice
+        sells: Plan = [(lf, None) for lf in gone.leaves if self.book.units[lf] > 0]
+        if self._defer_if_halted(req, sells=sells):
             return
         proceeds = self._proceeds(sells)
-        # Plan the reinvestment on the tree as it will be, to check its halts too.
-        undo = self.book.remove(req.path, dict(req.targets))
-        buys = self._buy_plan(self.book.node(undo.parent), proceeds)
-        if self._halted_columns(buys):
-            self.book.restore(undo)
-            self._defer_if_halted(req, buys)
+        home = next(n for n in gone.above if n is self.book.root or self.book.in_tree(n))
+        buys = self._buy_plan(home, proceeds)
+        if self._defer_if_halted(req, buys):
             return
         self._execute_sells(sells, "removal")
-        self._execute_buys(self._buy_plan(self.book.node(undo.parent), proceeds), "removal")
+        self._execute_buys(buys, "removal")
         self.out.events.append(("removal", req.path))
 
     def _rebalance(self, req: RebalanceRequest) -> None:
@@ -152,14 +171,14 @@ class Window:
                                strict=True))
         buys: Plan = list(zip(leaves[delta > 0].tolist(), delta[delta > 0].tolist(),
                               strict=True))
-        if self._defer_if_halted(req, sells + buys):
+        if self._defer_if_halted(req, buys, sells):  # only the legs that trade count
             return
         self._execute_sells(sells, "rebalance")
         self._execute_buys(buys, "rebalance")
 
     def _withdrawal(self, req: Withdrawal) -> None:
-        invested = float(self._leaf_values().sum())
-        if req.amount > self.cash + invested + 1e-9:
+        invested = self.book.value_of(self.book.root, self._node_values())  # holdings in pies
+        if not reaches(self.cash + invested, req.amount):
             self.out.events.append(
                 ("rejected", f"{describe(req)} exceeds the account value "
                              f"{self.cash + invested:.2f}"))
@@ -168,15 +187,27 @@ class Window:
         plan: Plan = []
         if rest > 0:
             plan = self._sell_plan(self.book.root, rest)
-            if self._defer_if_halted(req, plan):
+            if self._defer_if_halted(req, sells=plan):
                 return
         self._execute_sells(plan, "withdrawal")
         self.cash = max(0.0, self.cash - req.amount)
         self.out.withdrawn += req.amount
 
+    def _dividend_buys(self, reqs: list[DividendBuy]) -> None:
+        """Each dividend bought back into the slice that paid it, ignoring targets;
+        scaled down together if a withdrawal took some of the cash."""
+        ready = []
+        for r in reqs:
+            if self.book.leaf_in_tree(r.leaf) and not self._defer_if_halted(r, [(r.leaf,
+                                                                               r.amount)]):
+                ready.append(r)
+        total = sum(r.amount for r in ready)
+        factor = min(1.0, self.cash / total) if total > 0 else 1.0
+        self._execute_buys([(r.leaf, r.amount * factor) for r in ready], "dividend")
+
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
-        if excess < self.settings.min_auto_invest or excess <= 0:
+        if not reaches(excess, self.settings.min_auto_invest) or excess <= 0:
             return
         plan = self._buy_plan(self.book.root, excess)
         halted = self._halted_columns(plan)
@@ -194,7 +225,7 @@ class Window:
         if amount <= 0:
             return []
         plan = self.book.distribute(node, amount, self.deposit_rule, self._node_values())
-        return [(lf, a) for lf, a in plan if a >= self.settings.min_trade]
+        return [(lf, a) for lf, a in plan if reaches(a, self.settings.min_trade)]
 
     def _sell_plan(self, node: Node, amount: float | None) -> Plan:
         """Sell `amount` dollars from `node` by the withdrawal rule (None: everything)."""
@@ -211,18 +242,33 @@ class Window:
                 * self.prices.fill[self.book.leaf_ticker[lf]]
         return total
 
-    def _halted_columns(self, plan: Plan) -> dict[int, str]:
+    def _halted_columns(self, buys: Plan | None = None,
+                        sells: Plan | None = None) -> dict[int, str]:
+        """The halted columns among the legs that trade."""
         if not self.prices.any_halted:
             return {}
         out = {}
-        for lf, _ in plan:
-            col = self.book.leaf_ticker[lf]
-            if self.prices.halted[col]:
-                out[col] = self.prices.halted[col]
+        for plan, selling in ((buys or [], False), (sells or [], True)):
+            for lf, dollars in plan:
+                col = self.book.leaf_ticker[lf]
+                if self.prices.halted[col] and self._trades(lf, dollars, selling):
+                    out[col] = self.prices.halted[col]
         return out
 
-    def _defer_if_halted(self, req: Request, plan: Plan) -> bool:
-        halted = self._halted_columns(plan)
+    def _trades(self, leaf: int, dollars: float | None, selling: bool) -> bool:
+        """Whether a leg trades: a buy that `min_trade` keeps, or a sell of at least
+        one grid unit (sized at the window's value price: a halted leg has no fill)."""
+        if not selling:
+            return dollars is not None and reaches(dollars, self.settings.min_trade)
+        held = int(self.book.units[leaf])
+        if dollars is None or held <= 0:
+            return held > 0
+        price = self.prices.value[self.book.leaf_ticker[leaf]]
+        return price > 0 and math.ceil(dollars / price * self.scale - GRID_EPS) > 0
+
+    def _defer_if_halted(self, req: Request, buys: Plan | None = None,
+                         sells: Plan | None = None) -> bool:
+        halted = self._halted_columns(buys, sells)
         if not halted:
             return False
         why = "; ".join(halted[c] for c in sorted(halted))
@@ -260,7 +306,7 @@ class Window:
 
     def _execute_buys(self, plan: Plan, reason: str) -> None:
         """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
-        plan = [(lf, d) for lf, d in plan if d is not None and d >= self.settings.min_trade]
+        plan = [(lf, d) for lf, d in plan if d is not None and reaches(d, self.settings.min_trade)]
         if not plan:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))

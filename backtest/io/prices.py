@@ -150,7 +150,20 @@ def _normalize_long(raw: pd.DataFrame, lower: dict, source) -> pd.DataFrame:
     df["ticker"] = df["ticker"].astype(str)
     _check_values(df, source)
     _check_order(df, source)
+    df = _without_empty_closes(df)
     df.attrs = {"has_open": has_open, "has_dividend": has_dividend, "source": str(source)}
+    return df
+
+
+def _without_empty_closes(df: pd.DataFrame) -> pd.DataFrame:
+    """A NaN close is no price that day, as a missing row is: the row goes, unless it
+    carries a dividend, which is kept (paid on its date) with no price (open too)."""
+    empty = np.isnan(df["close"].to_numpy())
+    if not empty.any():
+        return df
+    keep = ~empty | (df["dividend"].to_numpy() > 0)
+    df = df[keep].reset_index(drop=True)
+    df.loc[np.isnan(df["close"].to_numpy()), "open"] = np.nan
     return df
 
 
@@ -287,7 +300,6 @@ def _check_values(df: pd.DataFrame, source) -> None:
     open_ = df["open"].to_numpy()
     div = df["dividend"].to_numpy()
     checks = [
-        (np.isnan(close), lambda i: "close is missing (NaN)"),
         (np.isinf(close), lambda i: f"close is infinite ({close[i]})"),
         (close <= 0, lambda i: f"close {close[i]:g} is not positive"),
         (np.isinf(open_), lambda i: f"open is infinite ({open_[i]})"),

@@ -254,6 +254,7 @@ def _account(ck: Checker, value: object) -> AccountSettings:
         "min_trade": ck.non_negative,
         "share_decimals": lambda v, w: ck.integer(v, w, 0, 10),
         "allocation": lambda v, w: ck.choice(v, w, ALLOCATIONS),
+        "dividends": lambda v, w: ck.choice(v, w, ("cash", "reinvest")),
     }
     return AccountSettings(**{k: checks[k](v, key("account", k)) for k, v in value.items()})
 
@@ -346,7 +347,32 @@ def _events(ck: Checker, value: object, portfolio: Pie) -> tuple[Event, ...]:
     raws = [_raw_event(ck, item, index("events", i)) for i, item in enumerate(value)]
     raws.sort(key=lambda r: r.date)  # stable: same date keeps file order
     tree = _Tree(ck, Node.of(portfolio))
-    return tuple(tree.apply(raw) for raw in raws)
+    out: list[Event | None] = []
+    waiting: list[tuple[int, _Raw, StrategyError]] = []
+    for k, raw in enumerate(raws):
+        if waiting and raw.date != waiting[0][1].date:
+            _retry(tree, out, waiting)
+        try:
+            out.append(tree.apply(raw))
+        except StrategyError as err:
+            if raw.kind not in ("order", "rebalance"):
+                raise
+            # The window runs after all of the day's edits, additions and removals:
+            # an order may name a slice that the same day's add_slice lists later.
+            out.append(None)
+            waiting.append((k, raw, err))
+    _retry(tree, out, waiting)
+    return tuple(ev for ev in out if ev is not None)
+
+
+def _retry(tree: _Tree, out: list[Event | None], waiting: list) -> None:
+    """Check the day's orders and rebalances that failed again, on the day's final tree."""
+    for k, raw, err in waiting:
+        try:
+            out[k] = tree.apply(raw)
+        except StrategyError:
+            raise err from None
+    waiting.clear()
 
 
 def _raw_event(ck: Checker, item: object, where: str) -> _Raw:

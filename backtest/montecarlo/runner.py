@@ -8,7 +8,7 @@ whatever the number of workers or the order in which batches finish.
 Each path runs the full engine (`Simulation.run_to_end`: windows, dynamic
 rebalancing, cash minimum, rebalancing policy) on its synthetic market, then
 values the account with the array functions of `backtest.engine.result`
-(`share_matrix`, `cash_series`, `twr_index`) instead of `tabulate`, which
+(`share_matrix`, `cash_series`, `run_twr_index`) instead of `tabulate`, which
 would also build the trade, allocation and drift tables nobody reads here.
 """
 
@@ -22,7 +22,7 @@ from scipy.optimize import brentq
 
 from backtest.analytics.returns import DAYS_PER_YEAR, xirr
 from backtest.engine.market import Market
-from backtest.engine.result import twr_index, value_series
+from backtest.engine.result import run_twr_index, value_series
 from backtest.engine.simulation import Simulation
 from backtest.montecarlo.paths import History, path_rng, prices_from_ratios, resample_indices
 from backtest.montecarlo.plan import SESSIONS_PER_YEAR, Plan
@@ -127,7 +127,7 @@ def run_path(payload: Payload, path: int) -> PathResult:
     sim.run_to_end()
     value, net_flow = account_values(sim)
     n = len(value)
-    index = twr_index(value, net_flow)
+    index = run_twr_index(sim, value)
     end = float(index[-1]) if n else 1.0
     cagr = (end ** (SESSIONS_PER_YEAR / n) - 1.0) if n and end > 0 else -1.0
     peak = np.maximum.accumulate(index) if n else index  # as max_drawdown: no 1.0 base

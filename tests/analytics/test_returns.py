@@ -51,9 +51,37 @@ def test_twr_index_formula_of_the_spec():
 
 
 def test_twr_index_matches_the_shared_expected_series():
+    # basic.yaml pays its 300 withdrawal in the morning window of 2024-03-20 (session
+    # 14). Just before it leaves, the account holds (expected trades.csv) AAA 60 +
+    # 5.93957 + 8.61592 = 74.55549 and BBB 19.98001 + 2.12339 + 1.35362 = 23.45702
+    # shares at that window's opens 8.65 and 20.15, plus the cash of the 2024-03-19
+    # close and that morning's weekly 100: V_w = 644.905 + 472.659 + 100.000091.
     daily = pd.read_csv(EXPECTED / "basic" / "daily.csv")
-    idx = R.twr_index_from_values(daily["value"], daily["net_flow"])
-    assert np.allclose(idx.to_numpy(), daily["twr_index"].to_numpy(), atol=1e-6)
+    k = int(np.flatnonzero(daily["date"] == "2024-03-20")[0])
+    v_w = 74.55549 * 8.65 + 23.45702 * 20.15 + daily["cash"].iloc[k - 1] + 100.0
+    deposits = daily["net_flow"].to_numpy().copy()
+    deposits[k] += 300.0  # net_flow -200 that day: the 100 deposit minus the 300
+    idx = R.twr_index(daily["value"], deposits, [(k, v_w, 300.0)])
+    assert np.allclose(idx, daily["twr_index"].to_numpy(), atol=1e-6)
+    # Without the window value the withdrawal falls at the session's start: the old,
+    # distorted index, ~0.3 points lower from that session on.
+    rough = R.twr_index_from_values(daily["value"], daily["net_flow"]).to_numpy()
+    assert np.allclose(rough[:k], idx[:k]) and rough[-1] < idx[-1] - 0.002
+
+
+def test_twr_of_a_withdrawal_of_almost_everything():
+    # 1000 deposited, worth 1000 at the window; 999 (99.9%) is withdrawn there and the
+    # remaining 1 is worth 1.10 at the close: factor 1000/1000 * 1.10/(1000 - 999) = 1.1.
+    # Taking the 999 at the session's start instead would give 1.10/1 (the same) only
+    # by luck of zero gains before the window; here the window value is 1100 (up 10%
+    # by the window), then the last 101 ends at 90.9: 1100/1000 * 90.9/101 = 0.99.
+    idx = R.twr_index([1000.0, 90.9], [1000.0, 0.0], [(1, 1100.0, 999.0)])
+    assert idx.tolist() == pytest.approx([1.0, 1.1 * 0.9])
+    # The flows-at-start formula: 90.9 / (1000 - 999) = 90.9, a 9000% "return".
+    assert R.twr_index([1000.0, 90.9], [1000.0, -999.0])[1] == pytest.approx(90.9)
+    # A withdrawal of everything: the link after it has base 0 and is 1.
+    idx = R.twr_index([1000.0, 0.0, 0.0], [1000.0, 0.0, 0.0], [(1, 1050.0, 1050.0)])
+    assert idx.tolist() == pytest.approx([1.0, 1.05, 1.05])
 
 
 # --------------------------------------------------------------------------- CAGR, drawdown

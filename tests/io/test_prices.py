@@ -117,10 +117,18 @@ def test_string_price(tmp_path):
     assert err.where == "row 1" and "is not a number" in err.message
 
 
-def test_nan_close(tmp_path):
-    err = _error(_write(tmp_path, _long(close=[10.0, np.nan, 20.0, 21.0])))
-    assert err.where == "row 2" and "close is missing" in err.message
-    assert "AAA on 2024-01-03" in err.message
+def test_nan_close_is_no_price_that_day(tmp_path):
+    # A NaN close is no price that day, as a missing row is: AAA's 2024-01-03 row goes
+    # (its open too); a NaN-close row that pays a dividend keeps the dividend, unpriced.
+    df = load_prices(_write(tmp_path, _long(close=[10.0, np.nan, 20.0, 21.0])))
+    assert df[["ticker", "close"]].values.tolist() == [["AAA", 10.0], ["BBB", 20.0],
+                                                       ["BBB", 21.0]]
+    paid = _long(close=[10.0, np.nan, 20.0, 21.0], open=[10.0, 11.0, 20.0, 21.0],
+                 dividend=[0.0, 0.25, 0.0, 0.0])
+    df = load_prices(_write(tmp_path, paid, "q.parquet"))
+    row = df[(df["ticker"] == "AAA") & (df["date"] == pd.Timestamp("2024-01-03"))]
+    assert row["dividend"].tolist() == [0.25]
+    assert row["close"].isna().all() and row["open"].isna().all()
 
 
 def test_inf_close(tmp_path):

@@ -77,11 +77,13 @@ def test_a_window_from_the_middle_starts_from_the_true_state() -> None:
 
 def test_day_return_is_the_twr_step() -> None:
     views = list(replay(SPEC / "nested.yaml"))
-    # 2024-03-14: the 400 withdrawal is a flow at the start of the session.
-    v13, v14 = views[8], views[9]
+    # 2024-03-14: the 400 withdrawal splits the session at the afternoon window
+    # that pays it (exact TWR): the step is the expected index's, 0.965844 / 1.001057
+    # (expected/nested/daily.csv), not 4672.616730 / (5257.557021 - 400).
+    v14 = views[9]
     assert v14.net_flow == -400.0
-    assert v14.day_return == pytest.approx(v14.value / (v13.value - 400.0) - 1, abs=1e-12)
-    assert v14.day_return == pytest.approx(4672.616730 / (5257.557021 - 400) - 1, abs=1e-7)
+    assert v14.day_return == pytest.approx(0.965844 / 1.001057 - 1, abs=2e-6)
+    assert abs(v14.day_return - (4672.616730 / (5257.557021 - 400) - 1)) > 1e-3
     for prev, cur in zip(views, views[1:], strict=False):
         assert cur.twr_index == pytest.approx(prev.twr_index * (1 + cur.day_return), rel=1e-12)
     # First session: the deposit is the whole base.
