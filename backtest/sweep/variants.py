@@ -254,11 +254,14 @@ def grid(vary: Mapping[str, Sequence[Any]]) -> list[tuple[tuple[str, Any], ...]]
 
 
 def build_variants(paths: Sequence[str | Path], vary: Mapping[str, Sequence[Any]] | None = None,
-                   *, settings: Mapping[str, Any] | None = None) -> list[Variant]:
+                   *, settings: Mapping[str, Any] | None = None,
+                   documents: Sequence[Any] | None = None) -> list[Variant]:
     """Every variant of every file, each validated (a StrategyError names the variant).
 
     With one file, variants are named by their values; with several, by the
-    file's stem (and the values, when there are overrides too).
+    file's stem (and the values, when there are overrides too). `documents`,
+    when given, holds each file's YAML document already in memory (None: read
+    the file), so a strategy changed in Python is swept as it is.
     """
     vary = dict(vary or {})
     for k, values in vary.items():
@@ -268,9 +271,10 @@ def build_variants(paths: Sequence[str | Path], vary: Mapping[str, Sequence[Any]
     prints = DataFingerprints()
     stems = _stems([Path(p) for p in paths])
     out: list[Variant] = []
-    for path, stem in zip(paths, stems, strict=True):
+    docs = list(documents) if documents is not None else [None] * len(paths)
+    for path, stem, doc in zip(paths, stems, docs, strict=True):
         path = Path(path)
-        base = read_yaml(path)
+        base = read_yaml(path) if doc is None else doc
         for combo in combos:
             pairs = " ".join(f"{k}={show_value(v)}" for k, v in combo)
             name = " ".join(x for x in ((stem if len(paths) > 1 else ""), pairs) if x)
