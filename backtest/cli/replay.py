@@ -37,6 +37,7 @@ def replay(strategy: str, start: str | None, end: str | None, fmt: str, step: bo
 
     Example:
 
+    \b
         backtest replay strategies/retirement_drawdown.yaml --from 2020-03-09 --to 2020-03-20
     """
     from backtest.engine.simulation import Simulation

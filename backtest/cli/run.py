@@ -30,10 +30,10 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     Parquet tables and (unless --no-report) the charts and report.html, all
     at once: the folder is replaced only when everything is written.
 
-    Example:
+    Examples:
 
+    \b
         backtest run strategies/factor_pie.yaml --out reports/factor
-
         backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
     from backtest import app

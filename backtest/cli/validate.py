@@ -26,6 +26,7 @@ def validate(strategy: str, no_data: bool) -> None:
 
     Example:
 
+    \b
         backtest validate strategies/factor_pie.yaml
     """
     from backtest.io.inputs import read_strategy
