@@ -25,6 +25,9 @@ import threading
 import types
 from collections.abc import Iterator
 from multiprocessing import context as mp_context
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 PRELOAD = ["backtest.sweep.runner", "backtest.montecarlo.runner", "backtest.engine.result",
            "backtest.io.inputs", "backtest.engine.summary", "backtest.app"]
@@ -49,40 +52,43 @@ def hidden_main() -> Iterator[None]:
                 del sys.modules["__main__"]
 
 
-class NoMainForkServerProcess(mp_context.ForkServerProcess):  # type: ignore[name-defined,misc]
-    """A forkserver process launched with __main__ hidden (module level: it is pickled)."""
+if sys.platform != "win32":  # multiprocessing has these classes on POSIX only
 
-    @staticmethod
-    def _Popen(process_obj: object) -> object:
-        from multiprocessing import popen_forkserver
+    class NoMainForkServerProcess(mp_context.ForkServerProcess):
+        """A forkserver process launched with __main__ hidden (module level: it is pickled)."""
 
-        class Popen(popen_forkserver.Popen):
-            def _launch(self, process_obj: object) -> None:
-                with hidden_main():
-                    super()._launch(process_obj)  # type: ignore[misc]
+        @staticmethod
+        def _Popen(process_obj: BaseProcess) -> Any:
+            from multiprocessing import popen_forkserver
 
-        return Popen(process_obj)
+            class Popen(popen_forkserver.Popen):
+                def _launch(self, process_obj: BaseProcess) -> None:
+                    with hidden_main():
+                        super()._launch(process_obj)  # type: ignore[misc]
 
-
-class NoMainSpawnProcess(mp_context.SpawnProcess):  # type: ignore[name-defined,misc]
-    """A spawned process launched with __main__ hidden (POSIX)."""
-
-    @staticmethod
-    def _Popen(process_obj: object) -> object:
-        from multiprocessing import popen_spawn_posix
-
-        class Popen(popen_spawn_posix.Popen):
-            def _launch(self, process_obj: object) -> None:
-                with hidden_main():
-                    super()._launch(process_obj)  # type: ignore[misc]
-
-        return Popen(process_obj)
+            return Popen(process_obj)
 
 
-def context(import_main: bool = False) -> multiprocessing.context.BaseContext:
+    class NoMainSpawnProcess(mp_context.SpawnProcess):
+        """A spawned process launched with __main__ hidden (POSIX)."""
+
+        @staticmethod
+        def _Popen(process_obj: BaseProcess) -> Any:
+            from multiprocessing import popen_spawn_posix
+
+            class Popen(popen_spawn_posix.Popen):
+                def _launch(self, process_obj: BaseProcess) -> None:
+                    with hidden_main():
+                        super()._launch(process_obj)  # type: ignore[misc]
+
+            return Popen(process_obj)
+
+
+def context(import_main: bool = False) -> BaseContext:
     """forkserver where there is one (workers fork from a clean, preloaded server),
     else spawn; with `import_main=False` the workers never import ``__main__``."""
     methods = multiprocessing.get_all_start_methods()
+    ctx: BaseContext
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
@@ -95,8 +101,8 @@ def context(import_main: bool = False) -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def _with_process(ctx: multiprocessing.context.BaseContext,
-                  process: type) -> multiprocessing.context.BaseContext:
+def _with_process(ctx: BaseContext, process: type) -> BaseContext:
     """A copy of `ctx` whose Process class is `process` (ctx itself is shared)."""
     cls = type(f"NoMain{type(ctx).__name__}", (type(ctx),), {"Process": process})
-    return cls()
+    out: BaseContext = cls()
+    return out
