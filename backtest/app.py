@@ -95,8 +95,10 @@ def write_report(done: Completed, folder: Path, *, benchmark: pd.Series | None =
 
 
 def write(done: Completed, dest: str | Path, *, report: bool = True,
-          benchmark: pd.Series | None = None) -> Path:
-    """Write the run to `dest` atomically (the folder is replaced only when complete)."""
+          benchmark: pd.Series | None = None, **options: Any) -> Path:
+    """Write the run to `dest` atomically (the folder is replaced only when complete).
+
+    `options` go to `backtest.io.run_output.write_run` (for example `force`)."""
     from backtest.io.run_output import write_run
 
     dest = Path(dest)
@@ -107,7 +109,7 @@ def write(done: Completed, dest: str | Path, *, report: bool = True,
 
     try:
         return write_run(done.result, done.summary, dest, extra=add_report,
-                         tax_tables=done.tax_tables)
+                         tax_tables=done.tax_tables, **options)
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None

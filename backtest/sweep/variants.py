@@ -30,7 +30,7 @@ from backtest.errors import BacktestError, DataError, StrategyError
 from backtest.io.strategy_file import parse_strategy, read_yaml
 
 # Top-level sections created on demand when an override sets a key inside them.
-CREATABLE_SECTIONS = ("account", "rebalance", "data")
+CREATABLE_SECTIONS = ("account", "rebalance", "data", "tax")
 DATA_PATH_KEYS = ("prices", "halts")
 HASH_LENGTH = 16
 
@@ -62,7 +62,7 @@ def parse_value(text: str) -> Any:
     """One override value: a YAML scalar (`500` an int, `true` a bool, `never` text)."""
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # 2024-02-30: the parser names it
         return text
     return text if value is None and text.strip() not in ("null", "~", "") else value
 
@@ -108,7 +108,7 @@ def set_path(doc: Any, path: str, value: Any) -> Any:
     """A deep copy of `doc` with `value` at key path `path`.
 
     A missing key is created when its parent mapping exists, and the
-    top-level sections account, rebalance and data are created when absent;
+    top-level sections account, rebalance, data and tax are created when absent;
     anything else missing (or a list index out of range) is a KeyPathError
     naming the key.
     """
