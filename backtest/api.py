@@ -316,8 +316,6 @@ def simulate(strategy: Strategy | str | Path, years: float = 30, paths: int = 10
     x 252 sessions; `options` are those of `backtest simulate` (`method`,
     `block`, `start`, `end`, `inflation`, `progress`).
     """
-    from backtest.montecarlo.api import simulate as mc_simulate
-
     s = _strategy(strategy)
-    return mc_simulate(s.definition, years, paths, seed=seed, executor=executor,
-                       workers=workers, **options)
+    return app.monte_carlo(s.definition, years, paths, seed=seed, executor=executor,
+                           workers=workers, **options)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from backtest.engine.market import Market
     from backtest.engine.result import RunResult
     from backtest.io.inputs import Inputs
+    from backtest.montecarlo.results import MonteCarloResult
 
 SLUG_MAX = 80  # far below the file-name limits (255 bytes) with room for '.tmp' names
 DEFAULT_DRIFT_BAND = 0.05  # the report's band when the strategy sets none (5 points)
@@ -113,6 +114,22 @@ def write(done: Completed, dest: str | Path, *, report: bool = True,
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None
+
+
+def monte_carlo(strategy: Strategy | str | Path, years: float, paths: int,
+                **options: Any) -> MonteCarloResult:
+    """Monte Carlo futures of a strategy (`backtest.montecarlo.api.simulate`): the full
+    engine on every bootstrapped path; `options` as that function takes them."""
+    from backtest.montecarlo.api import simulate as run_paths
+
+    return run_paths(strategy, years, paths, **options)
+
+
+def write_monte_carlo(result: MonteCarloResult, dest: str | Path) -> Path:
+    """A Monte Carlo run's folder (tables, charts, page), written atomically."""
+    from backtest.montecarlo.output import write_outputs
+
+    return write_outputs(result, Path(dest))
 
 
 def slug(name: str) -> str:
