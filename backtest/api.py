@@ -84,7 +84,7 @@ class Strategy:
             raise KeyPathError(exc.message, source=f"{self.source} (overrides)") from None
         return _build(doc, self.source, reuse=self)
 
-    def run(self, *, risk_free: float = 0.0) -> Run:
+    def run(self, *, risk_free: float | None = None) -> Run:
         """Simulate this strategy (see `backtest.run`)."""
         return run(self, risk_free=risk_free)
 
@@ -258,13 +258,14 @@ def _key_paths(overrides: Mapping[str, Any] | None, keywords: Mapping[str, Any])
 
 
 def run(strategy: Strategy | str | Path, overrides: Mapping[str, Any] | None = None, *,
-        risk_free: float = 0.0, **key_paths: Any) -> Run:
+        risk_free: float | None = None, **key_paths: Any) -> Run:
     """Simulate a strategy (a `Strategy` or a strategy file) and return the `Run`.
 
     overrides: key path -> value, as `Strategy.with_overrides` takes; keyword
                arguments add more, `__` standing for the dot
                (`account__cash_minimum=500`).
-    risk_free: annual rate for Sharpe and Sortino (as `--risk-free`).
+    risk_free: annual rate for Sharpe and Sortino (as `--risk-free`); None: the
+               command line's default rate.
     """
     s = _strategy(strategy)
     changes = _key_paths(overrides, key_paths)

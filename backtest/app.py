@@ -56,17 +56,33 @@ def simulate(strategy: Strategy, market: Market) -> RunResult:
     return run(Simulation(strategy, market))
 
 
-def complete(strategy: Strategy, result: RunResult, *, risk_free: float = 0.0) -> Completed:
+def resolve_risk_free(risk_free: float | None, result: RunResult) -> float:
+    """The annual risk-free rate of a run: the one given, else the default rate over
+    the run's dates (the bill rate of the bundled factor data, where the project has
+    it: `backtest.io.factors`), else 0."""
+    if risk_free is not None:
+        return float(risk_free)
+    try:
+        from backtest.io.factors import resolve_risk_free as default_rate
+    except ImportError:  # a tree without the factor data
+        return 0.0
+    return float(default_rate(None, result.daily["date"]))
+
+
+def complete(strategy: Strategy, result: RunResult, *,
+             risk_free: float | None = None) -> Completed:
     """The tax lots and the summary of a simulated run (every measure of summary.json)."""
     from backtest.analytics.tax import run_tax_tables
     from backtest.engine.summary import summarize
 
+    rate = resolve_risk_free(risk_free, result)
     lots = run_tax_tables(result, lot_method=strategy.tax.lot_method)
-    summary = summarize(result, risk_free=risk_free, tax=strategy.tax, tax_tables=lots)
-    return Completed(strategy, result, lots, summary, float(risk_free))
+    summary = summarize(result, risk_free=rate, tax=strategy.tax, tax_tables=lots)
+    return Completed(strategy, result, lots, summary, rate)
 
 
-def execute(strategy: Strategy, market: Market, *, risk_free: float = 0.0) -> Completed:
+def execute(strategy: Strategy, market: Market, *,
+            risk_free: float | None = None) -> Completed:
     """Simulate and summarize: everything a run's files hold."""
     return complete(strategy, simulate(strategy, market), risk_free=risk_free)
 
