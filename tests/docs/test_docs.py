@@ -149,3 +149,19 @@ def test_index_links_every_page():
 def test_readme_points_to_the_docs():
     text = (ROOT / "README.md").read_text()
     assert "](docs/index.md)" in text and "](docs/strategy-format.md)" in text
+
+
+def test_the_complete_example_of_the_format_is_valid():
+    # The page's first example names ../data/...: it reads as a file in strategies/.
+    from backtest.io.inputs import market_for
+    from backtest.io.strategy_checks import Checker
+    from backtest.io.strategy_file import load_yaml, parse_strategy
+
+    text = _blocks((DOCS / "strategy-format.md").read_text(), "yaml")[0]
+    source = ROOT / "strategies" / "format_example.yaml"
+    strategy = parse_strategy(load_yaml(text, Checker(source)), source=source,
+                              base_dir=source.parent)
+    assert [type(e).__name__ for e in strategy.events] == ["SetTargets", "Order",
+                                                           "RebalanceRequest"]
+    market, _ = market_for(strategy)
+    assert str(market.sessions[0]) == "2015-01-02"

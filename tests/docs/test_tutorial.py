@@ -57,3 +57,25 @@ def test_tutorial_runs(tmp_path: Path):
     assert (tmp_path / "reports" / "factor" / "report.html").exists()
     assert (tmp_path / "reports" / "my-retirement-plan-compare" / "comparison.csv").exists()
     assert (tmp_path / "reports" / "my-retirement-plan-montecarlo" / "simulation.parquet").exists()
+
+
+def test_index_page_commands_run(tmp_path: Path):
+    text = (ROOT / "docs" / "index.md").read_text()
+    for name in ("strategies", "data"):
+        (tmp_path / name).symlink_to(ROOT / name, target_is_directory=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    ran = 0
+    for lang, body in _blocks(text):
+        lines = [line.split("  #")[0].strip() for line in body.splitlines()] \
+            if lang == "bash" else [body]
+        for line in lines:
+            if lang == "bash" and not line.startswith("backtest "):
+                continue
+            cmd = ([sys.executable, "-m", "backtest", *shlex.split(_smaller(line))[1:]]
+                   if lang == "bash" else [sys.executable, "-c", _smaller(line)])
+            done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                  timeout=600)
+            assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+            ran += 1
+    assert ran == 5
+    assert (tmp_path / "reports" / "factor-pie" / "summary.json").exists()
