@@ -13,7 +13,10 @@ never need the caller's ``__main__``. `context(import_main=False)` returns a
 start-method context whose processes are launched with ``__main__`` hidden:
 while the launch data is prepared, ``sys.modules["__main__"]`` is a stub with
 no file, so the worker imports nothing of the caller's. The worker still gets
-the parent's ``sys.path`` and working directory.
+the parent's ``sys.path`` and working directory. The swap lasts the few
+milliseconds of a worker's launch, under a lock; a function defined in the
+caller's script (``LocalExecutor.map_unordered`` with a ``__main__`` function)
+keeps the standard launch, since its workers need that module.
 """
 
 from __future__ import annotations
