@@ -8,6 +8,7 @@ Results also go to bench/results.json.
     python -m bench                 # everything (bt runs take minutes)
     python -m bench --quick         # ours only, fewer repeats
     python -m bench --only W1 --peer
+    python -m bench --only STARTUP  # `backtest --help` against `python -c pass`
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def montecarlo(workers: int, paths: int = 1000) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4", "MC"])
+    ap.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4", "MC", "STARTUP"])
     ap.add_argument("--peer", action="store_true", help="also time bt (minutes)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scaling", action="store_true",
@@ -81,6 +82,11 @@ def main() -> None:
             continue
         if w == "MC":
             rows.append(montecarlo(os.cpu_count() or 2, 200 if args.quick else 1000))
+            continue
+        if w == "STARTUP":
+            from bench.startup import startup
+
+            rows.append(startup(3 if args.quick else 7))
             continue
         row = one(w, *repeat)
         if args.peer and w == "W1":
@@ -115,6 +121,11 @@ def main() -> None:
     path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"{'workload':22} {'ours s':>8} {'peak MB':>8} {'bt s':>9} {'bt/ours':>8}")
     for r in rows:
+        if r["workload"] == "STARTUP":
+            print(f"{'startup --help':22} {r['medians']['backtest --help']:8.3f} {'':>8} "
+                  f"{'':>9} {'':>8}  {r['help_over_python']:+.3f} s over python -c pass "
+                  f"(target {r['target_over_python']} s)")
+            continue
         if r["workload"] == "MC":
             print(f"{'MC 30-year paths':22} {r['seconds']:8.2f} {'':>8} {'':>9} {'':>8}  "
                   f"{r['paths_per_second']:.1f} paths/s on {r['workers']} workers")

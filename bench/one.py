@@ -17,11 +17,10 @@ from bench import workloads
 
 
 def _ours(w: workloads.Workload) -> Callable[[], float]:
-    from backtest.engine.result import run
-    from backtest.engine.simulation import Simulation
+    from backtest.app import simulate
 
     def go() -> float:
-        return float(run(Simulation(w.strategy, w.market)).daily["value"].iloc[-1])
+        return float(simulate(w.strategy, w.market).daily["value"].iloc[-1])
 
     return go
 

@@ -101,16 +101,17 @@ def performance_summary(daily: pd.DataFrame, *, risk_free: float = 0.0) -> dict[
     return clean_dict(out)
 
 
-def money_summary(daily: pd.DataFrame, trades: pd.DataFrame | None = None,
-                  events: pd.DataFrame | None = None, dividends_total: float | None = None,
-                  *, total_deposits: float | None = None,
-                  total_withdrawals: float | None = None) -> dict[str, Any]:
-    """Money totals of a run.
+def money_summary(daily: pd.DataFrame, trades: pd.DataFrame, events: pd.DataFrame,
+                  dividends_total: float | None, *, total_deposits: float | None,
+                  total_withdrawals: float | None) -> dict[str, Any]:
+    """Money totals of a run, from the whole run: every argument is required, so a
+    call that leaves out the events (or the dividends) fails instead of silently
+    reporting no halt deferrals (or no dividends).
 
     ``net_flow`` nets a day's deposits and withdrawals, so pass the totals
-    from summary.json as ``total_deposits`` / ``total_withdrawals`` when you
-    have them; otherwise they are the sums of the positive and negative
-    net flows (exact unless a deposit and a withdrawal share a session).
+    from summary.json as ``total_deposits`` / ``total_withdrawals``; None
+    derives them from the sums of the positive and negative net flows (exact
+    unless a deposit and a withdrawal share a session).
 
     Keys: final_value, total_deposits, total_withdrawals, total_dividends,
     gain (final - deposits + withdrawals, so dividends and market moves),
@@ -132,7 +133,7 @@ def money_summary(daily: pd.DataFrame, trades: pd.DataFrame | None = None,
         "gain": final_value - float(total_deposits) + float(total_withdrawals),
         "avg_cash_share": None,
         "max_cash_share": None,
-        "trades": 0 if trades is None else int(len(trades)),
+        "trades": int(len(trades)),
         "halt_deferrals": 0,
         "rejections": 0,
     }
@@ -143,7 +144,7 @@ def money_summary(daily: pd.DataFrame, trades: pd.DataFrame | None = None,
             share = daily["cash"].astype(float)[pos] / v[pos]
             out["avg_cash_share"] = float(share.mean())
             out["max_cash_share"] = float(share.max())
-    if events is not None and len(events) and "kind" in events.columns:
+    if len(events) and "kind" in events.columns:
         kinds = events["kind"].astype(str)
         out["halt_deferrals"] = int((kinds == "halt_deferred").sum())
         out["rejections"] = int((kinds == "rejected").sum())

@@ -61,6 +61,7 @@ def cli() -> None:
 
     Example:
 
+    \b
         backtest run strategies/factor_pie.yaml
     """
 

@@ -20,6 +20,7 @@ def data() -> None:
 
     Example:
 
+    \b
         backtest data info data/sample/sp500_stocks.parquet
     """
 
@@ -42,6 +43,7 @@ def fetch(tickers: tuple[str, ...], start: dt.datetime, end: dt.datetime | None,
 
     Example:
 
+    \b
         backtest data fetch SPY BND --start 2005-01-01 --out data/my_prices.parquet
     """
     from backtest.io.fetch import fetch_prices, write_prices
@@ -66,6 +68,7 @@ def info(path: Path) -> None:
 
     Example:
 
+    \b
         backtest data info data/sample/factors.parquet
     """
     from backtest.io.prices import load_prices

@@ -6,10 +6,6 @@ import json
 
 import click
 
-from backtest.engine.simulation import Simulation
-from backtest.io.inputs import load_inputs
-from backtest.replay import format_text, iter_views, session_range, to_json
-
 
 @click.command()
 @click.argument("strategy", type=click.Path(dir_okay=False))
@@ -41,9 +37,14 @@ def replay(strategy: str, start: str | None, end: str | None, fmt: str, step: bo
 
     Example:
 
+    \b
         backtest replay strategies/retirement_drawdown.yaml --from 2020-03-09 --to 2020-03-20
     """
-    inputs = load_inputs(strategy)
+    from backtest import app
+    from backtest.engine.simulation import Simulation
+    from backtest.replay import format_text, iter_views, session_range, to_json
+
+    inputs = app.load(strategy)
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
     sessions = inputs.market.sessions

@@ -32,6 +32,7 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
 
     Example:
 
+    \b
         backtest report runs/factor_pie --benchmark SP500 --risk-free 0.02
     """
     from backtest.report import write_report

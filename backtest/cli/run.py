@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
-from backtest.analytics.tax import run_tax_tables
-from backtest.engine.result import run as run_simulation
-from backtest.engine.simulation import Simulation
-from backtest.engine.summary import summarize
-from backtest.errors import BacktestError, one_line
-from backtest.io.inputs import load_inputs
-from backtest.io.run_output import write_run
-
-SLUG_MAX = 80  # far below the file-name limits (255 bytes) with room for '.tmp' names
-
-
-def slug(name: str) -> str:
-    """A folder name from a strategy name: lower case ASCII letters and digits,
-    words joined by '-', at most SLUG_MAX characters; never '.', '..' or a path."""
-    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    text = text[:SLUG_MAX].rstrip("-")
-    return text or "run"
+from backtest.app import SLUG_MAX, slug  # noqa: F401 (the folder-name rule lives in app)
+from backtest.errors import one_line
 
 
 @click.command()
@@ -48,54 +32,27 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     Parquet tables and (unless --no-report) the charts and report.html, all
     at once: the folder is replaced only when everything is written.
 
-    Example:
+    Examples:
 
+    \b
         backtest run strategies/factor_pie.yaml --out reports/factor
-
         backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
-    inputs = load_inputs(strategy)
-    bench = _benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
+    from backtest import app
+
+    inputs = app.load(strategy)
+    bench = app.load_benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
     if bench is not None and len(inputs.market.sessions):
         from backtest.report.benchmark import check_covers
 
         check_covers(bench, inputs.market.sessions[0], inputs.market.sessions[-1])
-    result = run_simulation(Simulation(inputs.strategy, inputs.market))
-    from backtest.io.factors import resolve_risk_free
-
-    risk_free = resolve_risk_free(risk_free, result.daily["date"])
-    tax = inputs.strategy.tax
-    lots = run_tax_tables(result, lot_method=tax.lot_method)
-    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
-    dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
-
-    def add_report(folder: Path) -> None:
-        if report:
-            from backtest.report import write_report
-
-            band = inputs.strategy.rebalance.drift_band
-            write_report(folder, benchmark=bench, risk_free=risk_free,
-                         drift_band=band / 100.0 if band else 0.05)
-
-    try:
-        write_run(result, summary, dest, extra=add_report, tax_tables=lots)
-    except OSError as exc:  # a file in the way, a read-only or full disk, ...
-        raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
-                            source=dest) from None
+    done = app.execute(inputs.strategy, inputs.market, risk_free=risk_free)
+    summary = done.summary
+    dest = Path(out) if out is not None else app.default_out(inputs.strategy)
+    app.write(done, dest, report=report, benchmark=bench)
     click.echo(_headline(summary, dest))
-
-
-def _benchmark(spec: str, prices: Path):
-    """The benchmark's closes: a ticker of the strategy's own prices, else a file, or a
-    ticker of the Parquet files beside the strategy's prices or under data/."""
-    from backtest.report.benchmark import DEFAULT_SEARCH, load_benchmark
-
-    try:
-        return load_benchmark(spec, prices=prices)
-    except BacktestError:
-        return load_benchmark(spec, search=(Path(prices).parent, *DEFAULT_SEARCH))
 
 
 def _headline(s: dict, dest: Path) -> str:

@@ -79,9 +79,9 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
 
     Examples:
 
+    \b
         backtest simulate strategies/nested_stocks.yaml --years 30 --paths 1000 --seed 7
-
-        backtest simulate strategies/retirement_drawdown.yaml --from 2000-01-03
+        backtest simulate strategies/retirement_drawdown.yaml --from 2000-01-03 \\
             --to 2020-12-31 --method bootstrap --inflation 0.03
     """
     try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
-from backtest.domain.strategy import Strategy
-from backtest.io.inputs import market_for, read_strategy
+if TYPE_CHECKING:
+    from backtest.domain.strategy import Strategy
 
 
 @click.command()
@@ -25,8 +26,11 @@ def validate(strategy: str, no_data: bool) -> None:
 
     Example:
 
+    \b
         backtest validate strategies/factor_pie.yaml
     """
+    from backtest.io.inputs import read_strategy
+
     strat = read_strategy(strategy)
     sessions: list[dt.date] = []
     n_halts, notes = 0, []
@@ -48,6 +52,8 @@ def validate(strategy: str, no_data: bool) -> None:
 
 def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
     """Load the prices and halts and build the market, as `backtest run` does."""
+    from backtest.io.inputs import market_for
+
     market, notes = market_for(strat)
     return market.session_dates(), len(market.halts), list(notes)
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import yaml
 
 from backtest.domain.strategy import Strategy
-from backtest.engine.market import Market
 from backtest.errors import DataError, StrategyError
-from backtest.io.halts import load_halts
-from backtest.io.market_builder import build_market
-from backtest.io.prices import load_prices
 from backtest.io.strategy_file import load_strategy
+
+if TYPE_CHECKING:  # the data side (numpy, pandas) is imported when a market is built
+    import pandas as pd
+
+    from backtest.engine.market import Market
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,11 @@ def read_strategy(path: str | Path) -> Strategy:
 
 def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[Market, list[str]]:
     """Build the strategy's market (loading its prices unless given)."""
-    notes = []
+    from backtest.io.halts import load_halts
+    from backtest.io.market_builder import build_market
+    from backtest.io.prices import load_prices
+
+    notes: list[str] = []
     if prices is None:
         notes = ensure_online(strategy)
         prices = load_prices(strategy.data.prices)
@@ -89,6 +93,9 @@ _PERIOD_DAYS = {"week": 7, "2weeks": 14, "month": 28, "quarter": 89, "year": 365
 def check_share_grid(strategy: Strategy, market: Market) -> None:
     """Refuse deposits so large (for the lowest price and share_decimals) that
     the shares they buy cannot be counted on the share grid."""
+    import numpy as np
+    import pandas as pd
+
     closes = market.close[np.isfinite(market.close)]
     if len(market.sessions) == 0 or len(closes) == 0:
         return

@@ -53,16 +53,12 @@ class SerialExecutor:
         self.close()
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """forkserver where there is one (workers fork from a clean, preloaded server), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["backtest.sweep.runner", "backtest.montecarlo.runner",
-                                    "backtest.engine.result",
-                                    "backtest.io.inputs", "backtest.engine.summary"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+def _context(import_main: bool = False) -> multiprocessing.context.BaseContext:
+    """forkserver where there is one (workers fork from a clean, preloaded server), else
+    spawn; the workers import the caller's __main__ only when `import_main` (pool.py)."""
+    from backtest.sweep.pool import context
+
+    return context(import_main)
 
 
 class LocalExecutor:
@@ -77,13 +73,16 @@ class LocalExecutor:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self, import_main: bool = False) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             mp_context=_context(import_main))
         return self._pool
 
     def map_unordered(self, fn: Callable[[T], Any], items: Iterable[T]) -> Iterator[tuple[T, Any]]:
-        pool = self._get_pool()
+        # A function of the caller's script needs its __main__ in the workers; ours
+        # never do, so a script without the main guard is not re-run in them.
+        pool = self._get_pool(import_main=getattr(fn, "__module__", None) == "__main__")
         todo = iter(items)
         running: dict[Future, T] = {}
         limit = self.workers * 2

@@ -142,33 +142,19 @@ def run_task(task: Task) -> Outcome:
 
 
 def _run(task: Task) -> Outcome:
-    from backtest.analytics.tax import run_tax_tables
-    from backtest.engine.result import run
-    from backtest.engine.simulation import Simulation
-    from backtest.engine.summary import summarize
-    from backtest.io.run_output import write_tables
+    from backtest import app
     from backtest.io.strategy_file import parse_strategy
 
     t0 = time.perf_counter()
     source = Path(task.source)
     strategy = parse_strategy(task.document, source=source, base_dir=source.parent)
     market, warnings = market_of(strategy)
-    result = run(Simulation(strategy, market))
-    lots = run_tax_tables(result, lot_method=strategy.tax.lot_method)
-    from backtest.io.factors import resolve_risk_free
-
-    risk_free = resolve_risk_free(task.risk_free, result.daily["date"])
-    summary = summarize(result, risk_free=risk_free, tax=strategy.tax, tax_tables=lots)
-    extras = {"mean_abs_drift": mean_abs_drift(result.drift)}
+    done = app.execute(strategy, market, risk_free=task.risk_free)
+    summary = done.summary
+    extras = {"mean_abs_drift": mean_abs_drift(done.result.drift)}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
         folder = Path(tmp)
-        write_tables(result, summary, folder, lots)
-        if task.report:
-            from backtest.report import write_report
-
-            band = strategy.rebalance.drift_band
-            write_report(folder, risk_free=risk_free,
-                         drift_band=band / 100.0 if band else 0.05)
+        app.write_files(done, folder, report=task.report)
         seconds = time.perf_counter() - t0
         meta = {"hash": task.hash, "name": task.name, "source": task.source,
                 "values": [[k, v] for k, v in task.values], "extras": extras,

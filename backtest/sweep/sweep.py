@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,14 +56,17 @@ def default_out(variants: Sequence[Variant]) -> Path:
 
 def plan(strategy: str | Path | Sequence[str | Path],
          vary: Mapping[str, Sequence[Any]] | None = None, *,
-         risk_free: float | None = 0.0) -> list[Variant]:
-    """Every variant, validated (raises StrategyError/KeyPathError before any run)."""
+         risk_free: float | None = 0.0,
+         documents: Sequence[Any] | None = None) -> list[Variant]:
+    """Every variant, validated (raises StrategyError/KeyPathError before any run).
+
+    `documents`: each file's YAML document when already in memory (None: read it)."""
     paths = [strategy] if isinstance(strategy, str | Path) else list(strategy)
     if not paths:
         raise SweepError("no strategy file given")
     settings = {"risk_free": None if risk_free is None else float(risk_free),
                 "engine": __version__}
-    return build_variants(paths, vary, settings=settings)
+    return build_variants(paths, vary, settings=settings, documents=documents)
 
 
 def compare(strategy: str | Path | Sequence[str | Path],
@@ -72,7 +76,7 @@ def compare(strategy: str | Path | Sequence[str | Path],
             sort: str = "twr",
             report: bool = True,
             variant_reports: bool = False,
-            risk_free: float = 0.0,
+            risk_free: float | None = 0.0,
             progress: Progress | None = None,
             on_start: Callable[[int, int], None] | None = None,
             on_error: Callable[[Failure], None] | None = None,
@@ -136,6 +140,13 @@ def run_variants(variants: Sequence[Variant], store: ResultStore,
             error = None
             if isinstance(result, Outcome):
                 store.write(task.hash, result.files)
+            elif isinstance(result, BrokenProcessPool):
+                # Every later variant would fail the same way: one clear error, not
+                # a table of NaN (finished variants stay in the store).
+                raise SweepError(f"the worker processes stopped ({result}); the "
+                                 f"{done} finished variant(s) are kept in {store.root}, "
+                                 "run again to resume (or use workers=1 / --workers 1)"
+                                 ) from result
             else:
                 failure = _failure(variant, result)
                 failures.append(failure)

@@ -30,7 +30,7 @@ from backtest.errors import BacktestError, DataError, StrategyError
 from backtest.io.strategy_file import parse_strategy, read_yaml
 
 # Top-level sections created on demand when an override sets a key inside them.
-CREATABLE_SECTIONS = ("account", "rebalance", "data")
+CREATABLE_SECTIONS = ("account", "rebalance", "data", "tax")
 DATA_PATH_KEYS = ("prices", "halts")
 HASH_LENGTH = 16
 
@@ -62,7 +62,7 @@ def parse_value(text: str) -> Any:
     """One override value: a YAML scalar (`500` an int, `true` a bool, `never` text)."""
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # 2024-02-30: the parser names it
         return text
     return text if value is None and text.strip() not in ("null", "~", "") else value
 
@@ -108,7 +108,7 @@ def set_path(doc: Any, path: str, value: Any) -> Any:
     """A deep copy of `doc` with `value` at key path `path`.
 
     A missing key is created when its parent mapping exists, and the
-    top-level sections account, rebalance and data are created when absent;
+    top-level sections account, rebalance, data and tax are created when absent;
     anything else missing (or a list index out of range) is a KeyPathError
     naming the key.
     """
@@ -266,11 +266,14 @@ def grid(vary: Mapping[str, Sequence[Any]]) -> list[tuple[tuple[str, Any], ...]]
 
 
 def build_variants(paths: Sequence[str | Path], vary: Mapping[str, Sequence[Any]] | None = None,
-                   *, settings: Mapping[str, Any] | None = None) -> list[Variant]:
+                   *, settings: Mapping[str, Any] | None = None,
+                   documents: Sequence[Any] | None = None) -> list[Variant]:
     """Every variant of every file, each validated (a StrategyError names the variant).
 
     With one file, variants are named by their values; with several, by the
-    file's stem (and the values, when there are overrides too).
+    file's stem (and the values, when there are overrides too). `documents`,
+    when given, holds each file's YAML document already in memory (None: read
+    the file), so a strategy changed in Python is swept as it is.
     """
     vary = dict(vary or {})
     for k, values in vary.items():
@@ -280,9 +283,10 @@ def build_variants(paths: Sequence[str | Path], vary: Mapping[str, Sequence[Any]
     prints = DataFingerprints()
     stems = _stems([Path(p) for p in paths])
     out: list[Variant] = []
-    for path, stem in zip(paths, stems, strict=True):
+    docs = list(documents) if documents is not None else [None] * len(paths)
+    for path, stem, doc in zip(paths, stems, docs, strict=True):
         path = Path(path)
-        base = read_yaml(path)
+        base = read_yaml(path) if doc is None else doc
         for combo in combos:
             pairs = " ".join(f"{k}={show_value(v)}" for k, v in combo)
             name = " ".join(x for x in ((stem if len(paths) > 1 else ""), pairs) if x)

@@ -144,7 +144,9 @@ def test_money_summary_of_the_basic_example():
 
 def test_money_summary_without_totals_nets_same_day_flows():
     daily = _expected("basic", "daily")
-    m = money_summary(daily)
+    no_rows = pd.DataFrame({"kind": pd.Series([], dtype=str)})
+    m = money_summary(daily, no_rows, no_rows, None, total_deposits=None,
+                      total_withdrawals=None)
     # 2024-03-20 nets the weekly 100 deposit and the 300 withdrawal into -200.
     assert m["total_deposits"] == pytest.approx(1300.0)
     assert m["total_withdrawals"] == pytest.approx(200.0)
@@ -152,9 +154,17 @@ def test_money_summary_without_totals_nets_same_day_flows():
     assert m["trades"] == 0 and m["total_dividends"] is None
 
 
+def test_money_summary_refuses_a_subset_of_the_run():
+    # Without the events the halt deferrals would silently read 0 (issue 16).
+    daily = _expected("basic", "daily")
+    with pytest.raises(TypeError):
+        money_summary(daily, _expected("basic", "trades"))  # type: ignore[call-arg]
+
+
 def test_money_summary_cash_share_skips_zero_value_days():
     d = _daily(["2024-01-02", "2024-01-03"], [0.0, 200.0], [0.0, 200.0])
     d["cash"] = [0.0, 50.0]
-    m = money_summary(d)
+    none = pd.DataFrame({"kind": pd.Series([], dtype=str)})
+    m = money_summary(d, none, none, None, total_deposits=None, total_withdrawals=None)
     assert m["avg_cash_share"] == pytest.approx(0.25)
     assert m["max_cash_share"] == pytest.approx(0.25)
