@@ -115,7 +115,7 @@ def compare(strategy: str | Path | Sequence[str | Path],
 
 
 def run_variants(variants: Sequence[Variant], store: ResultStore,
-                 executor: Executor | None = None, *, risk_free: float = 0.0,
+                 executor: Executor | None = None, *, risk_free: float | None = 0.0,
                  variant_reports: bool = False, progress: Progress | None = None,
                  on_start: Callable[[int, int], None] | None = None,
                  on_error: Callable[[Failure], None] | None = None) -> list[Failure]:
