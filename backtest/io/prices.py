@@ -151,6 +151,8 @@ def _normalize_long(raw: pd.DataFrame, lower: dict, source) -> pd.DataFrame:
     _check_values(df, source)
     _check_order(df, source)
     df = _without_empty_closes(df)
+    if not np.isfinite(df["close"].to_numpy()).any():
+        raise DataError("has no prices: every close is empty (NaN)", source=source)
     df.attrs = {"has_open": has_open, "has_dividend": has_dividend, "source": str(source)}
     return df
 
