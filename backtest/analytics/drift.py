@@ -22,7 +22,22 @@ SUMMARY_COLUMNS = [
 ]
 
 
+_LAST: list = []  # [(the drift frame, its prepared copy)]: a report asks several times
+
+
 def _prepared(drift: pd.DataFrame) -> pd.DataFrame:
+    """The drift rows with plain dtypes, sorted by date then slice (a fresh copy).
+
+    The last frame's result is remembered (by identity and shape), since one
+    report prepares the same 190,000-row table half a dozen times."""
+    if _LAST and _LAST[0][0] is drift and _LAST[0][1] == drift.shape:
+        return _LAST[0][2].copy()
+    d = _prepare(drift)
+    _LAST[:] = [(drift, drift.shape, d)]
+    return d.copy()
+
+
+def _prepare(drift: pd.DataFrame) -> pd.DataFrame:
     d = drift.loc[:, ["date", "slice", "target", "actual"]].copy()
     d["date"] = pd.to_datetime(d["date"])
     d["slice"] = d["slice"].astype(str)
@@ -208,8 +223,7 @@ def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataF
         return pd.DataFrame()
     d = _prepared(drift)
     order = list(drift["slice"].astype(str).unique()) if slices is None else slices
-    w = d.pivot_table(index="date", columns="slice", values="drift", aggfunc="last",
-                      dropna=False)
+    w = _wide(d, "drift")
     return w.reindex(columns=[s for s in order if s in w.columns])
 
 
@@ -219,6 +233,11 @@ def weights_wide(drift: pd.DataFrame, slices: list[str], column: str = "actual")
         return pd.DataFrame()
     d = _prepared(drift)
     d = d[d["slice"].isin(slices)]
-    w = d.pivot_table(index="date", columns="slice", values=column, aggfunc="last",
-                      dropna=False)
+    w = _wide(d, column)
     return w.reindex(columns=[s for s in slices if s in w.columns])
+
+
+def _wide(d: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A date x slice table of ``column`` (the last row of a repeated date and slice)."""
+    d = d.drop_duplicates(["date", "slice"], keep="last")
+    return d.set_index(["date", "slice"])[column].unstack("slice")
