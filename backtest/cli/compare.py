@@ -31,14 +31,20 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
               help="Also write each variant's report.html and charts (slower).")
 @click.option("--risk-free", type=float, default=0.0, show_default=True,
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+@click.option("--baseline", "baseline", multiple=True, metavar="KEY=V",
+              help="The variant the others are measured against (repeat for each varied "
+                   "key) [default: the strategy file as written].")
+@click.option("--csv", "csv", is_flag=True,
+              help="Also write CSV copies of each variant's Parquet tables in its folder "
+                   "(comparison.csv is always written).")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Variants shown in the table printed at the end.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ...],
             out: str | None, workers: int | None, scheduler: str | None, sort: str,
-            report: bool, variant_reports: bool, risk_free: float, top: int,
-            quiet: bool) -> None:
+            report: bool, variant_reports: bool, risk_free: float, baseline: tuple[str, ...],
+            csv: bool, top: int, quiet: bool) -> None:
     """Compare auto-invest settings: every combination of --vary, or whole files.
 
     KEY is a key path of the strategy file's YAML document (dots between keys,
@@ -65,15 +71,28 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
     """
     try:
         code = _compare(strategies, vary, out, workers, scheduler, sort, report,
-                        variant_reports, risk_free, top, quiet)
+                        variant_reports, risk_free, top, quiet, baseline, csv)
     except BacktestError as exc:
         click.echo(f"error: {exc.line()}", err=True)
         ctx.exit(2)
     ctx.exit(code)
 
 
+def parse_baseline(specs: tuple[str, ...]) -> dict[str, object]:
+    """`--baseline KEY=V` options as key path -> value (a YAML scalar)."""
+    from backtest.sweep.variants import parse_value
+
+    out: dict[str, object] = {}
+    for spec in specs:
+        key, eq, text = spec.partition("=")
+        if not eq or not key.strip():
+            raise BacktestError(f"--baseline {spec!r}: expected KEY=VALUE")
+        out[key.strip()] = parse_value(text.strip())
+    return out
+
+
 def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_reports,
-             risk_free, top, quiet) -> int:
+             risk_free, top, quiet, baseline=(), csv=False) -> int:
     from backtest.sweep.comparison import parse_sort
     from backtest.sweep.executors import make_executor
     from backtest.sweep.sweep import compare as run_compare
@@ -83,6 +102,11 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     grid = merge_vary(vary)
     parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
+    base = parse_baseline(baseline)
+    if base:
+        from backtest.sweep.comparison import pick_baseline
+
+        pick_baseline(variants, base)  # a bad --baseline stops before anything runs
     dest = Path(out) if out is not None else default_out(variants)
     executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
@@ -90,7 +114,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
                             variant_reports=variant_reports, risk_free=risk_free,
                             progress=bar.update, on_start=bar.start, on_error=bar.failed,
-                            variants=variants)
+                            variants=variants, baseline=base or None)
     except KeyboardInterrupt:
         bar.close()
         click.echo(f"interrupted: finished variants are kept in {dest}/variants/; "
@@ -99,6 +123,11 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     finally:
         bar.close()
         executor.close()
+    if csv:
+        from backtest.report.csv_copies import write_csv_copies
+
+        for h in table.loc[table["error"].isna(), "hash"]:
+            write_csv_copies(dest / "variants" / str(h))
     click.echo(top_table(table, sort, top))
     files = ["comparison.csv", "comparison.parquet"] + (["comparison.html"] if report else [])
     click.echo(f"wrote {dest}/ ({', '.join(files)}; each variant in variants/<hash>/)")
