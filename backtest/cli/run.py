@@ -11,7 +11,7 @@ from backtest.analytics.tax import run_tax_tables
 from backtest.engine.result import run as run_simulation
 from backtest.engine.simulation import Simulation
 from backtest.engine.summary import summarize
-from backtest.errors import BacktestError, one_line
+from backtest.errors import BacktestError
 from backtest.io.inputs import load_inputs
 from backtest.io.run_output import write_run
 
@@ -38,8 +38,14 @@ def slug(name: str) -> str:
                    "PATH:TICKER.")
 @click.option("--risk-free", type=float, default=0.0, show_default=True,
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON on stdout (what summary.json holds).")
+@click.option("--csv", "csv", is_flag=True,
+              help="Also write CSV copies of the tables beside the Parquet files.")
 def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
-        risk_free: float) -> None:
+        risk_free: float, quiet: bool = False, as_json: bool = False,
+        csv: bool = False) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -63,6 +69,10 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
+        if csv:
+            from backtest.report.csv_copies import write_csv_copies
+
+            write_csv_copies(folder)
         if report:
             from backtest.report import write_report
 
@@ -75,7 +85,28 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None
-    click.echo(_headline(summary, dest))
+    _print_summary(summary, dest, result, bench, quiet=quiet, as_json=as_json)
+
+
+def _print_summary(summary: dict, dest: Path, result, bench, *, quiet: bool,
+                   as_json: bool) -> None:
+    """The summary on stdout: JSON with --json, nothing with --quiet, else text."""
+    from backtest.cli import summary_text as T
+
+    if as_json:
+        click.echo(T.summary_json(summary))
+        return
+    if quiet:
+        return
+    from backtest.analytics.drift import most_drifted
+
+    b = None
+    if bench is not None:
+        b = {"name": bench.name or "benchmark",
+             "cagr": T.benchmark_cagr(bench, result.daily["date"])}
+    stream = click.get_text_stream("stdout")
+    click.echo(T.summary_text(summary, dest, benchmark=b, drift=most_drifted(result.drift),
+                              colour=T.use_colour(stream)))
 
 
 def _benchmark(spec: str, prices: Path):
@@ -87,15 +118,3 @@ def _benchmark(spec: str, prices: Path):
         return load_benchmark(spec, prices=prices)
     except BacktestError:
         return load_benchmark(spec, search=(Path(prices).parent, *DEFAULT_SEARCH))
-
-
-def _headline(s: dict, dest: Path) -> str:
-    def pct(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:+.2%}"
-
-    return (f"{one_line(str(s['name']))}: {s['start']} to {s['end']}\n"
-            f"  final value  ${s['final_value']:,.2f}   deposits ${s['total_deposits']:,.2f}"
-            f"   withdrawals ${s['total_withdrawals']:,.2f}\n"
-            f"  TWR {pct(s['twr'])}   MWR {pct(s['mwr'])}   CAGR {pct(s['cagr'])}"
-            f"   max drawdown {pct(s['max_drawdown'])}\n"
-            f"  wrote {dest}/")
