@@ -54,7 +54,8 @@ def parents(slices: pd.Series | list[str]) -> dict[str, str | None]:
     slices, so a name that happens to contain "/" but has no such prefix
     (``a/b`` with no slice ``a``) is read as a slice of the root pie.
     """
-    names = [str(n) for n in pd.Series(slices, dtype=object).astype(str).unique()]
+    uniq = pd.Series(slices).drop_duplicates()  # the few names first, then text
+    names = list(dict.fromkeys(str(n) for n in uniq))
     known = set(names)
     out: dict[str, str | None] = {}
     for n in names:

@@ -342,7 +342,7 @@ def _headline(a: Analysis) -> list[dict[str, str]]:
         cards.append(_card("Taken out", fmt_compact(m["total_withdrawals"]),
                            fmt_money(m["total_withdrawals"]), note="withdrawals"))
     cards.append(_card("Gain", fmt_compact(m["gain"]), fmt_money(m["gain"]),
-                       sign_class(m["gain"]), "value − put in + taken out"))
+                       sign_class(m["gain"]), "value − net put in"))
     if s.get("after_tax_value") is not None and s.get("estimated_tax"):
         cards.append(_card("After tax", fmt_compact(s["after_tax_value"]),
                            fmt_money(s["after_tax_value"]),

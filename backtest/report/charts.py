@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, PercentFormatter
 
 from backtest.analytics import drift as D
 
@@ -53,6 +53,7 @@ _RC = {
     "grid.alpha": 0.3,
     "legend.frameon": False,
     "legend.fontsize": 10,
+    "axes.titley": 1.01,  # a fixed title position: no measuring of the tick labels above
     "path.simplify": True,
     "agg.path.chunksize": 10000,
 }
@@ -171,6 +172,7 @@ def _log_axis(ax, formatter) -> None:
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(formatter))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_locator(NullLocator())  # minor ticks cost time and say little here
     ax.set_ylabel("log scale", color="#5f6b78")
 
 
