@@ -199,3 +199,18 @@ def test_report_renders_in_chromium(tmp_path, chromium, example):
     assert (value["w"], value["h"]) == (1100, 440)
     # the evil slice name is text on the page, not a script that ran
     assert "<script>alert(1)</script>" in probe["h1"]
+
+
+def test_comparison_page_fits_a_phone(tmp_path, chromium):
+    from backtest.sweep import SerialExecutor, compare
+
+    basic = Path(__file__).resolve().parents[1] / "fixtures" / "spec_examples" / "basic.yaml"
+    out = tmp_path / "cmp"
+    compare(basic, {"account.window": ["morning", "afternoon"],
+                    "account.cash_minimum": [0, 50]}, out, SerialExecutor())
+    probe = _probe(chromium, out / "comparison.html", tmp_path, 390)
+    assert probe["errors"] == [] and probe["console"] == []
+    assert probe["scrollWidth"] == probe["clientWidth"], probe["wide"]
+    assert len(probe["images"]) == 3  # value minus baseline, final values, drift
+    for img in probe["images"]:
+        assert img["complete"] and img["w"] > 0, img
