@@ -93,15 +93,26 @@ def short_name(path: str, parent: str | None) -> str:
     return path[len(parent) + len(SEP):] if parent else path
 
 
+def _codes(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Integer codes of each row's date and slice, and the slice names by code."""
+    date_code = pd.factorize(d["date"])[0]
+    slice_code, names = pd.factorize(d["slice"].astype(str))
+    return date_code, slice_code, [str(n) for n in names]
+
+
 def leaf_mask(drift: pd.DataFrame) -> pd.Series:
     """True for rows whose slice is a leaf on that date (no other slice under it)."""
-    s = drift["slice"].astype(str)
-    dates = pd.to_datetime(drift["date"])
-    par = s.map(parents(s))
-    nested = par.notna()
-    parent_rows = pd.MultiIndex.from_arrays([dates[nested], par[nested].astype(str)])
-    me = pd.MultiIndex.from_arrays([dates, s])
-    return pd.Series(~me.isin(parent_rows), index=drift.index)
+    date_code, slice_code, names = _codes(drift)
+    par = parents(names)
+    index = {n: i for i, n in enumerate(names)}
+    parent_of = np.array([index[par[n]] if par[n] is not None else -1 for n in names],
+                         dtype=np.int64)
+    n = max(len(names), 1)
+    row_parent = parent_of[slice_code] if len(slice_code) else np.empty(0, dtype=np.int64)
+    nested = row_parent >= 0
+    parent_keys = np.unique(date_code[nested].astype(np.int64) * n + row_parent[nested])
+    my_keys = date_code.astype(np.int64) * n + slice_code
+    return pd.Series(~np.isin(my_keys, parent_keys), index=drift.index)
 
 
 def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
@@ -116,19 +127,25 @@ def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["date", "slice", "leaf", "portfolio_target",
                                      "portfolio_actual"])
     d = _prepared(drift)
-    chains = ancestry(d["slice"])
-    key = d.set_index(["date", "slice"])
-    key = key[~key.index.duplicated(keep="last")]
-    tgt, act = key["target"], key["actual"].fillna(0.0)
+    date_code, slice_code, names = _codes(d)
+    # date x slice grids of the weights (the last row of a repeated date and slice wins;
+    # NaN where a slice is absent on a date, so a missing ancestor gives NaN)
+    shape = (int(date_code.max()) + 1, len(names))
+    tgt = np.full(shape, np.nan)
+    act = np.full(shape, np.nan)
+    tgt[date_code, slice_code] = d["target"].to_numpy(dtype=float)
+    act[date_code, slice_code] = d["actual"].fillna(0.0).to_numpy(dtype=float)
+    chains = ancestry(names)
+    index = {n: i for i, n in enumerate(names)}
     pt = np.ones(len(d))
     pa = np.ones(len(d))
     for k in range(max(len(c) for c in chains.values())):
-        level = {n: c[k] for n, c in chains.items() if len(c) > k}
-        anc = d["slice"].map(level)
-        has = anc.notna().to_numpy()
-        mi = pd.MultiIndex.from_arrays([d["date"][has], anc[has].astype(str)])
-        pt[has] *= tgt.reindex(mi).to_numpy(dtype=float)
-        pa[has] *= act.reindex(mi).to_numpy(dtype=float)
+        level = np.array([index[chains[n][k]] if len(chains[n]) > k else -1 for n in names],
+                         dtype=np.int64)
+        anc = level[slice_code]
+        has = anc >= 0
+        pt[has] *= tgt[date_code[has], anc[has]]
+        pa[has] *= act[date_code[has], anc[has]]
     out = d[["date", "slice"]].copy()
     out["leaf"] = leaf_mask(d).to_numpy()
     out["portfolio_target"] = pt
