@@ -39,6 +39,9 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: 
     if not -1.0 < risk_free < 1.0:
         raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None
-    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
+    from backtest.report.cpi import find_cpi
+
+    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100,
+                         cpi=find_cpi(Path(prices).parent if prices else None))
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")

@@ -77,8 +77,11 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
             from backtest.report import write_report
 
             band = inputs.strategy.rebalance.drift_band
+            from backtest.report.cpi import find_cpi
+
             write_report(folder, benchmark=bench, risk_free=risk_free,
-                         drift_band=band / 100.0 if band else 0.05)
+                         drift_band=band / 100.0 if band else 0.05,
+                         cpi=find_cpi(Path(inputs.strategy.data.prices).parent))
 
     try:
         write_run(result, summary, dest, extra=add_report, tax_tables=lots)

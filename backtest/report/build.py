@@ -20,6 +20,7 @@ from backtest.analytics import drift as D
 from backtest.analytics import metrics as M
 from backtest.analytics import returns as R
 from backtest.analytics.drawdowns import worst_drawdowns
+from backtest.analytics.inflation import real_cagr, real_values
 from backtest.analytics.periods import rolling_returns, trailing_returns
 from backtest.analytics.positions import contributions, contributions_by_year, holdings_at_end
 from backtest.report import charts as C
@@ -208,6 +209,8 @@ class Analysis:
     holdings: pd.DataFrame | None = None
     contributions: dict[str, Any] | None = None
     by_year: pd.DataFrame | None = None
+    real_value: pd.Series | None = None  # in dollars of the first session
+    real_cagr: float | None = None
 
 
 def _same_flows_value(index: pd.Series, flows: pd.Series) -> pd.Series:
@@ -224,7 +227,7 @@ def _same_flows_value(index: pd.Series, flows: pd.Series) -> pd.Series:
 
 
 def analyse(run: RunData, *, benchmark: pd.Series | None = None, risk_free: float = 0.0,
-            drift_band: float = D.DEFAULT_BAND) -> Analysis:
+            drift_band: float = D.DEFAULT_BAND, cpi: pd.Series | None = None) -> Analysis:
     """Compute the report's numbers from a loaded run."""
     daily = run.daily
     index = R._dated_index(daily, "twr_index")
@@ -250,6 +253,9 @@ def analyse(run: RunData, *, benchmark: pd.Series | None = None, risk_free: floa
     a.contributions = contributions(m["final_value"], m["total_deposits"],
                                     m["total_withdrawals"], m["total_dividends"])
     a.by_year = contributions_by_year(daily, s.get("dividends_by_year"))
+    if cpi is not None:
+        a.real_value = real_values(R._dated_index(daily, "value"), cpi)
+        a.real_cagr = real_cagr(index, cpi) if a.real_value is not None else None
     if benchmark is not None and len(benchmark.dropna()):
         name = str(benchmark.name) if benchmark.name is not None else "Benchmark"
         bidx = R.price_index(benchmark, index.index)
@@ -276,7 +282,7 @@ def render_charts(a: Analysis) -> dict[str, bytes]:
     """PNG bytes per chart key (charts with nothing to show are left out)."""
     run = a.run
     out: dict[str, bytes | None] = {
-        "value": C.value_chart(run.daily, run.events, a.bench_value),
+        "value": C.value_chart(run.daily, run.events, a.bench_value, a.real_value),
         "growth": C.growth_chart(a.index, a.bench_index),
         "drawdown": C.drawdown_chart(
             R.drawdown_series(a.index),
@@ -355,6 +361,13 @@ def _headline(a: Analysis) -> list[dict[str, str]]:
         _card("MWR", fmt_pct(p["mwr"]), "money-weighted return (XIRR of the flows)",
               sign_class(p["mwr"]), "a year, on your money"),
     ]
+    if a.real_value is not None:
+        start = fmt_date(p["start"])
+        cards.append(_card("Real final value", fmt_compact(a.real_value.iloc[-1]),
+                           f"{fmt_money(a.real_value.iloc[-1])} in dollars of {start}",
+                           note=f"in {start[:4]} dollars"))
+        cards.append(_card("Real CAGR", fmt_pct(a.real_cagr), "CAGR net of inflation (CPI)",
+                           sign_class(a.real_cagr), "a year, after inflation"))
     if a.bench_performance is not None:
         bc = a.bench_performance.get("cagr")
         cards.append(_card(f"{a.benchmark_name} CAGR", fmt_pct(bc),
@@ -514,18 +527,21 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
 
 
 def write_report(run_dir: Path, *, benchmark: pd.Series | None = None, risk_free: float = 0.0,
-                 drift_band: float = D.DEFAULT_BAND) -> list[Path]:
+                 drift_band: float = D.DEFAULT_BAND, cpi: pd.Series | None = None
+                 ) -> list[Path]:
     """Write the charts (PNG) and report.html into ``run_dir``; return their paths.
 
     ``benchmark``: closes indexed by date (its ``name`` labels it), shown as a
     TWR index on the run's dates with the same measures. ``risk_free``: annual
     rate for Sharpe and Sortino. ``drift_band``: a fraction (0.05 = 5 points).
+    ``cpi``: a price index by date; when it covers the run the page adds the
+    real (inflation-adjusted) final value and CAGR, and the value chart a real line.
     Raises `BacktestError` when the folder is not a readable run folder.
     Each file is written atomically.
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    a = analyse(run, benchmark=benchmark, risk_free=risk_free, drift_band=drift_band)
+    a = analyse(run, benchmark=benchmark, risk_free=risk_free, drift_band=drift_band, cpi=cpi)
     charts = render_charts(a)
     written: list[Path] = []
     for key, (fname, _title) in CHART_FILES.items():

@@ -178,7 +178,8 @@ def _log_axis(ax, formatter) -> None:
 
 @_styled
 def value_chart(daily: pd.DataFrame, events: pd.DataFrame | None = None,
-                benchmark_value: pd.Series | None = None) -> bytes:
+                benchmark_value: pd.Series | None = None,
+                real_value: pd.Series | None = None) -> bytes:
     """Account value vs net contributions; halt deferrals and withdrawals marked.
 
     Log scale when the plotted lines span more than `LOG_SPAN` times."""
@@ -187,7 +188,7 @@ def value_chart(daily: pd.DataFrame, events: pd.DataFrame | None = None,
     flows = _series(daily, "net_flow")
     contrib = flows.cumsum()
     has_b = benchmark_value is not None and benchmark_value.notna().any()
-    log = use_log(value, contrib, benchmark_value if has_b else None)
+    log = use_log(value, contrib, benchmark_value if has_b else None, real_value)
     v = thin(value)
     ax.plot(v.index, v.to_numpy(), color=ACCOUNT, lw=1.8, label="Account value")
     c = contrib[contrib.ne(contrib.shift())]  # a step line only needs the changes
@@ -198,6 +199,10 @@ def value_chart(daily: pd.DataFrame, events: pd.DataFrame | None = None,
         b = thin(benchmark_value)
         ax.plot(b.index, b.to_numpy(), color=BENCH, lw=1.2, alpha=0.9,
                 label="Benchmark, same flows")
+    if real_value is not None and real_value.notna().any():
+        r = thin(real_value)
+        ax.plot(r.index, r.to_numpy(), color=ACCOUNT, lw=1.1, ls=":",
+                label=f"Account value in {r.index[0].year} dollars")
     wd = flows[flows < 0]
     if len(wd):
         ax.scatter(wd.index, value.reindex(wd.index).to_numpy(), marker="v", s=46, color=LOSS,

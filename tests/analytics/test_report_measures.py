@@ -144,3 +144,24 @@ def test_contributions_by_year():
     assert y.loc[2021, "net_flow"] == pytest.approx(30)
     assert y.loc[2021, "growth"] == pytest.approx(10)
     assert y.loc[2021, "dividends"] == 3.0 and y.loc[2020, "dividends"] == 0.0
+
+
+# ----------------------------------------------------------------- inflation
+def test_real_values_in_first_session_dollars():
+    from backtest.analytics.inflation import deflator, real_cagr, real_values
+
+    cpi = pd.Series([100.0, 110.0, 121.0],
+                    index=pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]))
+    dates = pd.DatetimeIndex(["2024-01-15", "2024-02-15", "2024-03-15"])
+    value = pd.Series([1000.0, 1100.0, 1331.0], index=dates)
+    # price level: 100, 110, 121 -> deflator 1, 1.1, 1.21
+    assert list(deflator(cpi, dates)) == pytest.approx([1.0, 1.1, 1.21])
+    # 1331 / 1.21 = 1100 dollars of 2024-01-15
+    assert list(real_values(value, cpi)) == pytest.approx([1000.0, 1000.0, 1100.0])
+    # a TWR index 1.0 -> 1.21 with prices up 21%: no real growth
+    idx = pd.Series([1.0, 1.1, 1.21], index=dates)
+    assert real_cagr(idx, cpi) == pytest.approx(0.0, abs=1e-12)
+    # not covered: the index starts after the run, or stops long before its end
+    assert deflator(cpi[1:], dates) is None
+    assert real_values(pd.Series([1.0], index=pd.DatetimeIndex(["2024-07-01"])),
+                       cpi) is None

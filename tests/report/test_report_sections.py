@@ -100,3 +100,16 @@ def test_page_folds_routine_rows_and_links_sections(tmp_path):
     assert html.index("<details class=\"routine\"") < html.index("2024-03-12")
     # the after-tax card, exact figure in the title
     assert 'title="$900.00"' in html
+
+
+def test_real_value_card_when_a_price_index_covers_the_run(tmp_path):
+    run = make_run(tmp_path, "basic")
+    # prices flat until 2024-03-15, then 1% higher: the final $988.063798 is worth
+    # 988.063798 / 1.01 = $978.28 in dollars of the first session (2024-03-01)
+    cpi = pd.Series([100.0, 101.0], index=pd.to_datetime(["2024-02-01", "2024-03-15"]))
+    write_report(run, cpi=cpi)
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "Real final value" in html and "$978.28" in html and "in 2024 dollars" in html
+    # an index that stops in 2023 does not cover the run: no real figures
+    write_report(run, cpi=cpi.set_axis(pd.to_datetime(["2023-01-01", "2023-06-01"])))
+    assert "Real final value" not in (run / "report.html").read_text(encoding="utf-8")
