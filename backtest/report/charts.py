@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, PercentFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+    PercentFormatter,
+)
 
 from backtest.analytics import drift as D
 
@@ -169,7 +175,12 @@ def _series(daily: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _log_axis(ax, formatter) -> None:
+    """A log y axis labelled "log scale"; 1-2-5 ticks when the data spans under 100x,
+    so a narrow range still gets several labels."""
     ax.set_yscale("log")
+    lo, hi = ax.dataLim.y0, ax.dataLim.y1
+    if lo > 0 and hi / lo < 100:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(formatter))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_minor_locator(NullLocator())  # minor ticks cost time and say little here
