@@ -248,16 +248,13 @@ def short_labels(table: pd.DataFrame, keys: Sequence[str]) -> tuple[list[str], s
 
 def render_charts(store: ResultStore, table: pd.DataFrame,
                   keys: Sequence[str] = ()) -> dict[str, bytes]:
-    """PNG bytes of the growth and drift charts (missing when nothing to draw)."""
+    """PNG bytes of the charts (missing when nothing to draw): each variant's value
+    minus the baseline's and the final values when there is a baseline, else the
+    growth curves; the drift bars."""
     from backtest.sweep import charts
 
     ok = table[table["error"].isna()]
     labels, title = short_labels(ok, keys)
-    curves: list[tuple[str, pd.Series]] = []
-    for label, (_, row) in zip(labels, ok.iterrows(), strict=True):
-        daily = store.daily(row["hash"], columns=["date", "twr_index"])
-        curves.append((label, pd.Series(daily["twr_index"].to_numpy(float),
-                                        index=pd.DatetimeIndex(daily["date"]))))
     out: dict[str, bytes] = {}
     if "baseline" in ok.columns and ok["baseline"].any():
         base_pos = int(np.flatnonzero(ok["baseline"].to_numpy(dtype=bool))[0])
@@ -274,7 +271,12 @@ def render_charts(store: ResultStore, table: pd.DataFrame,
                                                              coloured=MAX_COLOURED, title=title)
         out["final"] = charts.final_bars(labels, ok["final_value"].to_numpy(float), base_pos,
                                          title=title)
-    if curves and "vs_baseline" not in out:
+    if len(ok) and "vs_baseline" not in out:  # one variant, or no baseline: growth curves
+        curves: list[tuple[str, pd.Series]] = []
+        for label, h in zip(labels, ok["hash"], strict=True):
+            daily = store.daily(h, columns=["date", "twr_index"])
+            curves.append((label, pd.Series(daily["twr_index"].to_numpy(float),
+                                            index=pd.DatetimeIndex(daily["date"]))))
         out["growth"] = charts.growth_overlay(curves, coloured=MAX_COLOURED, title=title)
     drift = ok[["mean_abs_drift", "max_abs_drift"]].assign(variant=labels)
     drift = drift.dropna(how="all", subset=["mean_abs_drift", "max_abs_drift"])
