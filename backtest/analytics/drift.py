@@ -105,7 +105,7 @@ def leaf_mask(drift: pd.DataFrame) -> pd.Series:
     date_code, slice_code, names = _codes(drift)
     par = parents(names)
     index = {n: i for i, n in enumerate(names)}
-    parent_of = np.array([index[par[n]] if par[n] is not None else -1 for n in names],
+    parent_of = np.array([-1 if (p := par[n]) is None else index[p] for n in names],
                          dtype=np.int64)
     n = max(len(names), 1)
     row_parent = parent_of[slice_code] if len(slice_code) else np.empty(0, dtype=np.int64)

@@ -89,7 +89,7 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
                else "not recovered)")
     lines.append(dd)
     if drift:
-        date = drift.get("date")
+        date: Any = drift.get("date")
         day = date.date().isoformat() if hasattr(date, "date") else str(date)
         lines.append(f"  largest drift {one_line(str(drift['slice']))} "
                      f"{float(drift['drift']) * 100:+.1f} pt from its "

@@ -448,7 +448,7 @@ def _tax_context(summary: dict[str, Any]) -> dict[str, Any] | None:
 
 def _year_ranges(years: list[int]) -> str:
     """1990–1999, 2003, 2005–2007: consecutive years joined."""
-    out: list[str] = []
+    out: list[tuple[int, int]] = []
     for y in sorted(years):
         if out and out[-1][1] == y - 1:
             out[-1] = (out[-1][0], y)

@@ -11,11 +11,13 @@ most `MAX_HEAT_COLUMNS` columns.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
@@ -48,7 +50,7 @@ HALT = "#8e44ad"
 PALETTE = ["#1f5fa8", "#e07b00", "#2e8b57", "#c0392b", "#8e44ad", "#8c564b", "#d62f9b",
            "#6f6f6f", "#a3a314", "#17a2b8", "#5b8bd0", "#f0a35e"]
 
-_RC = {
+_RC: dict[Any, Any] = {
     "font.size": 11,
     "axes.titlesize": 12.5,
     "axes.titleweight": "bold",
@@ -136,7 +138,7 @@ def thin_low(s: pd.Series, most: int = MAX_POINTS) -> pd.Series:
 
 
 def _figure(margins: tuple[float, float, float, float] = MARGINS,
-            size: tuple[float, float] = SIZE) -> tuple[Figure, object]:
+            size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=size, dpi=DPI)
         FigureCanvasAgg(fig)
@@ -249,7 +251,7 @@ def growth_chart(index: pd.Series, benchmark: pd.Series | None = None) -> bytes:
     log = use_log(index, benchmark if has_b else None)
     s = thin(index)
     ax.plot(s.index, s.to_numpy(), color=ACCOUNT, lw=1.8, label="Portfolio (TWR)")
-    if has_b:
+    if has_b and benchmark is not None:
         b = thin(benchmark)
         ax.plot(b.index, b.to_numpy(), color=BENCH, lw=1.4,
                 label=label(benchmark.name or "Benchmark"))
@@ -412,7 +414,7 @@ def annual_chart(years: pd.Series, benchmark: pd.Series | None = None) -> bytes 
     colors = [ACCOUNT] * len(vals) if has_b else [GAIN if v >= 0 else LOSS for v in vals]
     ax.bar(x + off, vals, width=w, color=colors, label="Portfolio")
     bars = [(x + off, vals)]
-    if has_b:
+    if has_b and benchmark is not None:
         b = benchmark.reindex(years.index).to_numpy() * 100
         ax.bar(x + w / 2, b, width=w, color=BENCH, alpha=0.85,
                label=label(benchmark.name or "Benchmark"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -13,7 +14,7 @@ from backtest.report import charts as C
 OTHERS = "#b8b8b8"
 
 
-def _figure(height: float = C.SIZE[1]) -> tuple[Figure, object]:
+def _figure(height: float = C.SIZE[1]) -> tuple[Figure, Axes]:
     with matplotlib.rc_context(C._RC):
         fig = Figure(figsize=(C.SIZE[0], height), dpi=C.DPI, layout="constrained")
         FigureCanvasAgg(fig)

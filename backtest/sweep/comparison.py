@@ -333,7 +333,8 @@ def page_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The measures that differ between the finished variants (page order), and
     those that are the same in every one (for the one-line note)."""
     ok = table[table["error"].isna()]
-    differ, same = [], []
+    differ: list[str] = []
+    same: list[str] = []
     for m in PAGE_ORDER:
         if m not in table.columns or ok[m].isna().all():
             continue
