@@ -176,6 +176,8 @@ def _cell(column: str, x: object) -> str:
         return "-"
     if column == "final_value":
         return f"${x:,.2f}"
+    if column == "vs_baseline_final_value":
+        return "±$0.00" if abs(x) < 0.005 else (f"+${x:,.2f}" if x > 0 else f"-${-x:,.2f}")
     if column in ("twr", "cagr", "max_drawdown", "mwr", "volatility"):
         return f"{x:+.2%}"
     if column in ("max_abs_drift", "mean_abs_drift"):
@@ -189,6 +191,9 @@ def top_table(table, sort: str, top: int) -> str:
     """The first `top` rows as aligned text: variant, the sort metric, headline numbers."""
     metric = sort.partition(":")[0]
     cols = ["variant"] + [c for c in (metric, *TOP_COLUMNS) if c != "variant"]
+    if "vs_baseline_final_value" in table.columns:
+        at = cols.index("final_value") + 1 if "final_value" in cols else len(cols)
+        cols.insert(at, "vs_baseline_final_value")
     cols = list(dict.fromkeys(c for c in cols if c in table.columns))
     head = table.head(top)
     cells = [[str(r["variant"])] + [_cell(c, r[c]) for c in cols[1:]]
@@ -199,6 +204,10 @@ def top_table(table, sort: str, top: int) -> str:
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     lines = [f"top {len(head)} of {len(table)} by {metric}:",
              "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    if "baseline" in table.columns and table["baseline"].any():
+        base = table.loc[table["baseline"].astype(bool), "variant"].iloc[0]
+        lines.insert(1, f"baseline: {base} (vs_baseline_final_value: final value minus the "
+                        "baseline's)")
     for row in cells:
         text = "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
                          for i, (v, w) in enumerate(zip(row, widths, strict=False)))
