@@ -94,25 +94,38 @@ def drift_band(strategy: Strategy) -> float:
 
 
 def write_files(done: Completed, folder: Path, *, report: bool = False,
-                benchmark: pd.Series | None = None) -> None:
+                benchmark: pd.Series | None = None, csv: bool = False) -> None:
     """Write the run's files (and the report when asked) into an existing folder."""
     from backtest.io.run_output import write_tables
 
     write_tables(done.result, done.summary, folder, done.tax_tables)
+    _extras(done, folder, report=report, benchmark=benchmark, csv=csv)
+
+
+def _extras(done: Completed, folder: Path, *, report: bool, benchmark: pd.Series | None,
+            csv: bool) -> None:
+    """What goes beside the tables: CSV copies (asked for) and the report."""
+    if csv:
+        from backtest.report.csv_copies import write_csv_copies
+
+        write_csv_copies(folder)
     if report:
         write_report(done, folder, benchmark=benchmark)
 
 
 def write_report(done: Completed, folder: Path, *, benchmark: pd.Series | None = None) -> None:
-    """The charts and report.html of a run folder already holding the run's tables."""
+    """The charts and report.html of a run folder already holding the run's tables
+    (real values where a CPI series beside the prices, or bundled, covers the run)."""
     from backtest.report import write_report as build
+    from backtest.report.cpi import find_cpi
 
     build(folder, benchmark=benchmark, risk_free=done.risk_free,
-          drift_band=drift_band(done.strategy))
+          drift_band=drift_band(done.strategy),
+          cpi=find_cpi(Path(done.strategy.data.prices).parent))
 
 
 def write(done: Completed, dest: str | Path, *, report: bool = True,
-          benchmark: pd.Series | None = None, **options: Any) -> Path:
+          benchmark: pd.Series | None = None, csv: bool = False, **options: Any) -> Path:
     """Write the run to `dest` atomically (the folder is replaced only when complete).
 
     `options` go to `backtest.io.run_output.write_run` (for example `force`)."""
@@ -121,8 +134,7 @@ def write(done: Completed, dest: str | Path, *, report: bool = True,
     dest = Path(dest)
 
     def add_report(folder: Path) -> None:
-        if report:
-            write_report(done, folder, benchmark=benchmark)
+        _extras(done, folder, report=report, benchmark=benchmark, csv=csv)
 
     try:
         return write_run(done.result, done.summary, dest, extra=add_report,

@@ -22,7 +22,22 @@ SUMMARY_COLUMNS = [
 ]
 
 
+_LAST: list = []  # [(the drift frame, its prepared copy)]: a report asks several times
+
+
 def _prepared(drift: pd.DataFrame) -> pd.DataFrame:
+    """The drift rows with plain dtypes, sorted by date then slice (a fresh copy).
+
+    The last frame's result is remembered (by identity and shape), since one
+    report prepares the same 190,000-row table half a dozen times."""
+    if _LAST and _LAST[0][0] is drift and _LAST[0][1] == drift.shape:
+        return _LAST[0][2].copy()
+    d = _prepare(drift)
+    _LAST[:] = [(drift, drift.shape, d)]
+    return d.copy()
+
+
+def _prepare(drift: pd.DataFrame) -> pd.DataFrame:
     d = drift.loc[:, ["date", "slice", "target", "actual"]].copy()
     d["date"] = pd.to_datetime(d["date"])
     d["slice"] = d["slice"].astype(str)
@@ -39,7 +54,8 @@ def parents(slices: pd.Series | list[str]) -> dict[str, str | None]:
     slices, so a name that happens to contain "/" but has no such prefix
     (``a/b`` with no slice ``a``) is read as a slice of the root pie.
     """
-    names = [str(n) for n in pd.Series(slices, dtype=object).astype(str).unique()]
+    uniq = pd.Series(slices).drop_duplicates()  # the few names first, then text
+    names = list(dict.fromkeys(str(n) for n in uniq))
     known = set(names)
     out: dict[str, str | None] = {}
     for n in names:
@@ -77,15 +93,26 @@ def short_name(path: str, parent: str | None) -> str:
     return path[len(parent) + len(SEP):] if parent else path
 
 
+def _codes(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Integer codes of each row's date and slice, and the slice names by code."""
+    date_code = pd.factorize(d["date"])[0]
+    slice_code, names = pd.factorize(d["slice"].astype(str))
+    return date_code, slice_code, [str(n) for n in names]
+
+
 def leaf_mask(drift: pd.DataFrame) -> pd.Series:
     """True for rows whose slice is a leaf on that date (no other slice under it)."""
-    s = drift["slice"].astype(str)
-    dates = pd.to_datetime(drift["date"])
-    par = s.map(parents(s))
-    nested = par.notna()
-    parent_rows = pd.MultiIndex.from_arrays([dates[nested], par[nested].astype(str)])
-    me = pd.MultiIndex.from_arrays([dates, s])
-    return pd.Series(~me.isin(parent_rows), index=drift.index)
+    date_code, slice_code, names = _codes(drift)
+    par = parents(names)
+    index = {n: i for i, n in enumerate(names)}
+    parent_of = np.array([-1 if (p := par[n]) is None else index[p] for n in names],
+                         dtype=np.int64)
+    n = max(len(names), 1)
+    row_parent = parent_of[slice_code] if len(slice_code) else np.empty(0, dtype=np.int64)
+    nested = row_parent >= 0
+    parent_keys = np.unique(date_code[nested].astype(np.int64) * n + row_parent[nested])
+    my_keys = date_code.astype(np.int64) * n + slice_code
+    return pd.Series(~np.isin(my_keys, parent_keys), index=drift.index)
 
 
 def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
@@ -100,19 +127,25 @@ def portfolio_weights(drift: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["date", "slice", "leaf", "portfolio_target",
                                      "portfolio_actual"])
     d = _prepared(drift)
-    chains = ancestry(d["slice"])
-    key = d.set_index(["date", "slice"])
-    key = key[~key.index.duplicated(keep="last")]
-    tgt, act = key["target"], key["actual"].fillna(0.0)
+    date_code, slice_code, names = _codes(d)
+    # date x slice grids of the weights (the last row of a repeated date and slice wins;
+    # NaN where a slice is absent on a date, so a missing ancestor gives NaN)
+    shape = (int(date_code.max()) + 1, len(names))
+    tgt = np.full(shape, np.nan)
+    act = np.full(shape, np.nan)
+    tgt[date_code, slice_code] = d["target"].to_numpy(dtype=float)
+    act[date_code, slice_code] = d["actual"].fillna(0.0).to_numpy(dtype=float)
+    chains = ancestry(names)
+    index = {n: i for i, n in enumerate(names)}
     pt = np.ones(len(d))
     pa = np.ones(len(d))
     for k in range(max(len(c) for c in chains.values())):
-        level = {n: c[k] for n, c in chains.items() if len(c) > k}
-        anc = d["slice"].map(level)
-        has = anc.notna().to_numpy()
-        mi = pd.MultiIndex.from_arrays([d["date"][has], anc[has].astype(str)])
-        pt[has] *= tgt.reindex(mi).to_numpy(dtype=float)
-        pa[has] *= act.reindex(mi).to_numpy(dtype=float)
+        level = np.array([index[chains[n][k]] if len(chains[n]) > k else -1 for n in names],
+                         dtype=np.int64)
+        anc = level[slice_code]
+        has = anc >= 0
+        pt[has] *= tgt[date_code[has], anc[has]]
+        pa[has] *= act[date_code[has], anc[has]]
     out = d[["date", "slice"]].copy()
     out["leaf"] = leaf_mask(d).to_numpy()
     out["portfolio_target"] = pt
@@ -208,8 +241,7 @@ def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataF
         return pd.DataFrame()
     d = _prepared(drift)
     order = list(drift["slice"].astype(str).unique()) if slices is None else slices
-    w = d.pivot_table(index="date", columns="slice", values="drift", aggfunc="last",
-                      dropna=False)
+    w = _wide(d, "drift")
     return w.reindex(columns=[s for s in order if s in w.columns])
 
 
@@ -219,6 +251,11 @@ def weights_wide(drift: pd.DataFrame, slices: list[str], column: str = "actual")
         return pd.DataFrame()
     d = _prepared(drift)
     d = d[d["slice"].isin(slices)]
-    w = d.pivot_table(index="date", columns="slice", values=column, aggfunc="last",
-                      dropna=False)
+    w = _wide(d, column)
     return w.reindex(columns=[s for s in slices if s in w.columns])
+
+
+def _wide(d: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A date x slice table of ``column`` (the last row of a repeated date and slice)."""
+    d = d.drop_duplicates(["date", "slice"], keep="last")
+    return d.set_index(["date", "slice"])[column].unstack("slice")

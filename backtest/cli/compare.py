@@ -33,14 +33,20 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%) [default: the "
                    "1-month T-bill rate over each variant's months from data/sample/"
                    "ff_monthly.parquet when it covers them, else 0].")
+@click.option("--baseline", "baseline", multiple=True, metavar="KEY=V",
+              help="The variant the others are measured against (repeat for each varied "
+                   "key) [default: the strategy file as written].")
+@click.option("--csv", "csv", is_flag=True,
+              help="Also write CSV copies of each variant's Parquet tables in its folder "
+                   "(comparison.csv is always written).")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Variants shown in the table printed at the end.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ...],
             out: str | None, workers: int | None, scheduler: str | None, sort: str,
-            report: bool, variant_reports: bool, risk_free: float | None, top: int,
-            quiet: bool) -> None:
+            report: bool, variant_reports: bool, risk_free: float | None,
+            baseline: tuple[str, ...], csv: bool, top: int, quiet: bool) -> None:
     """Compare auto-invest settings: every combination of --vary, or whole files.
 
     KEY is a key path of the strategy file's YAML document (dots between keys,
@@ -67,15 +73,28 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
     """
     try:
         code = _compare(strategies, vary, out, workers, scheduler, sort, report,
-                        variant_reports, risk_free, top, quiet)
+                        variant_reports, risk_free, top, quiet, baseline, csv)
     except BacktestError as exc:
         click.echo(f"error: {exc.line()}", err=True)
         ctx.exit(2)
     ctx.exit(code)
 
 
+def parse_baseline(specs: tuple[str, ...]) -> dict[str, object]:
+    """`--baseline KEY=V` options as key path -> value (a YAML scalar)."""
+    from backtest.sweep.variants import parse_value
+
+    out: dict[str, object] = {}
+    for spec in specs:
+        key, eq, text = spec.partition("=")
+        if not eq or not key.strip():
+            raise BacktestError(f"--baseline {spec!r}: expected KEY=VALUE")
+        out[key.strip()] = parse_value(text.strip())
+    return out
+
+
 def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_reports,
-             risk_free, top, quiet) -> int:
+             risk_free, top, quiet, baseline=(), csv=False) -> int:
     from backtest.sweep.comparison import parse_sort
     from backtest.sweep.executors import make_executor
     from backtest.sweep.sweep import compare as run_compare
@@ -85,6 +104,11 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     grid = merge_vary(vary)
     parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
+    base = parse_baseline(baseline)
+    if base:
+        from backtest.sweep.comparison import pick_baseline
+
+        pick_baseline(variants, base)  # a bad --baseline stops before anything runs
     dest = Path(out) if out is not None else default_out(variants)
     executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
@@ -92,7 +116,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
                             variant_reports=variant_reports, risk_free=risk_free,
                             progress=bar.update, on_start=bar.start, on_error=bar.failed,
-                            variants=variants)
+                            variants=variants, baseline=base or None)
     except KeyboardInterrupt:
         bar.close()
         click.echo(f"interrupted: finished variants are kept in {dest}/variants/; "
@@ -101,6 +125,11 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     finally:
         bar.close()
         executor.close()
+    if csv:
+        from backtest.report.csv_copies import write_csv_copies
+
+        for h in table.loc[table["error"].isna(), "hash"]:
+            write_csv_copies(dest / "variants" / str(h))
     click.echo(top_table(table, sort, top))
     files = ["comparison.csv", "comparison.parquet"] + (["comparison.html"] if report else [])
     click.echo(f"wrote {dest}/ ({', '.join(files)}; each variant in variants/<hash>/)")
@@ -149,6 +178,8 @@ def _cell(column: str, x: object) -> str:
         return "-"
     if column == "final_value":
         return f"${x:,.2f}"
+    if column == "vs_baseline_final_value":
+        return "±$0.00" if abs(x) < 0.005 else (f"+${x:,.2f}" if x > 0 else f"-${-x:,.2f}")
     if column in ("twr", "cagr", "max_drawdown", "mwr", "volatility"):
         return f"{x:+.2%}"
     if column in ("max_abs_drift", "mean_abs_drift"):
@@ -162,6 +193,9 @@ def top_table(table, sort: str, top: int) -> str:
     """The first `top` rows as aligned text: variant, the sort metric, headline numbers."""
     metric = sort.partition(":")[0]
     cols = ["variant"] + [c for c in (metric, *TOP_COLUMNS) if c != "variant"]
+    if "vs_baseline_final_value" in table.columns:
+        at = cols.index("final_value") + 1 if "final_value" in cols else len(cols)
+        cols.insert(at, "vs_baseline_final_value")
     cols = list(dict.fromkeys(c for c in cols if c in table.columns))
     head = table.head(top)
     cells = [[str(r["variant"])] + [_cell(c, r[c]) for c in cols[1:]]
@@ -172,6 +206,10 @@ def top_table(table, sort: str, top: int) -> str:
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     lines = [f"top {len(head)} of {len(table)} by {metric}:",
              "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    if "baseline" in table.columns and table["baseline"].any():
+        base = table.loc[table["baseline"].astype(bool), "variant"].iloc[0]
+        lines.insert(1, f"baseline: {base} (vs_baseline_final_value: final value minus the "
+                        "baseline's)")
     for row in cells:
         text = "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
                          for i, (v, w) in enumerate(zip(row, widths, strict=False)))

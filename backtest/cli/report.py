@@ -49,9 +49,11 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
 
         check_covers(bench, dates[0], dates[-1])
     from backtest.io.factors import resolve_risk_free
+    from backtest.report.cpi import find_cpi
 
     risk_free = resolve_risk_free(risk_free, dates)
-    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
+    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100,
+                         cpi=find_cpi(Path(prices).parent if prices else None))
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from backtest.app import SLUG_MAX, slug  # noqa: F401 (the folder-name rule lives in app)
-from backtest.errors import one_line
 
 
 @click.command()
@@ -24,8 +23,14 @@ from backtest.errors import one_line
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%) [default: the "
                    "1-month T-bill rate over the run's months from data/sample/"
                    "ff_monthly.parquet when it covers them (1926-07 to 2018-11), else 0].")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON on stdout (what summary.json holds).")
+@click.option("--csv", "csv", is_flag=True,
+              help="Also write CSV copies of the tables beside the Parquet files.")
 def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
-        risk_free: float | None) -> None:
+        risk_free: float | None, quiet: bool = False, as_json: bool = False,
+        csv: bool = False) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -51,17 +56,26 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     done = app.execute(inputs.strategy, inputs.market, risk_free=risk_free)
     summary = done.summary
     dest = Path(out) if out is not None else app.default_out(inputs.strategy)
-    app.write(done, dest, report=report, benchmark=bench)
-    click.echo(_headline(summary, dest))
+    app.write(done, dest, report=report, benchmark=bench, csv=csv)
+    _print_summary(summary, dest, done.result, bench, quiet=quiet, as_json=as_json)
 
 
-def _headline(s: dict, dest: Path) -> str:
-    def pct(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:+.2%}"
+def _print_summary(summary: dict, dest: Path, result, bench, *, quiet: bool,
+                   as_json: bool) -> None:
+    """The summary on stdout: JSON with --json, nothing with --quiet, else text."""
+    from backtest.cli import summary_text as T
 
-    return (f"{one_line(str(s['name']))}: {s['start']} to {s['end']}\n"
-            f"  final value  ${s['final_value']:,.2f}   deposits ${s['total_deposits']:,.2f}"
-            f"   withdrawals ${s['total_withdrawals']:,.2f}\n"
-            f"  TWR {pct(s['twr'])}   MWR {pct(s['mwr'])}   CAGR {pct(s['cagr'])}"
-            f"   max drawdown {pct(s['max_drawdown'])}\n"
-            f"  wrote {dest}/")
+    if as_json:
+        click.echo(T.summary_json(summary))
+        return
+    if quiet:
+        return
+    from backtest.analytics.drift import most_drifted
+
+    b = None
+    if bench is not None:
+        b = {"name": bench.name or "benchmark",
+             "cagr": T.benchmark_cagr(bench, result.daily["date"])}
+    stream = click.get_text_stream("stdout")
+    click.echo(T.summary_text(summary, dest, benchmark=b, drift=most_drifted(result.drift),
+                              colour=T.use_colour(stream)))

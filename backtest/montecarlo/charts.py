@@ -12,20 +12,30 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from backtest.report import charts as C
 
 
-def _band(ax, dates, table: pd.DataFrame, prefix: str, title: str) -> None:
+def use_log(table: pd.DataFrame, prefixes: tuple[str, ...] = ("", "real_")) -> bool:
+    """One scale rule for every panel: log when every 5th-95th band value is positive
+    and they span more than `charts.LOG_SPAN` times (the run page's rule)."""
+    cols = [table[f"{p}{q}"] for p in prefixes for q in ("p5", "p95")
+            if f"{p}{q}" in table.columns]
+    return C.use_log(*cols)
+
+
+def _band(ax, dates, table: pd.DataFrame, prefix: str, title: str,
+          log: bool | None = None) -> None:
     ax.fill_between(dates, table[f"{prefix}p5"], table[f"{prefix}p95"], color=C.ACCOUNT,
                     alpha=0.15, lw=0, label="5th-95th percentile")
     ax.fill_between(dates, table[f"{prefix}p25"], table[f"{prefix}p75"], color=C.ACCOUNT,
                     alpha=0.32, lw=0, label="25th-75th percentile")
     ax.plot(dates, table[f"{prefix}p50"], color=C.ACCOUNT, lw=1.6, label="median")
     ax.set_title(title)
-    lo, hi = table[f"{prefix}p5"].to_numpy(), table[f"{prefix}p95"].to_numpy()
-    if len(lo) and (lo > 0).all() and hi.max() / lo.min() > 50:
-        ax.set_yscale("log")  # decades apart: growth reads as a slope
+    if log is None:
+        log = use_log(table, (prefix,))
+    if log:
+        C._log_axis(ax, C.compact_money)  # decades apart: growth reads as a slope
         ax.set_title(title + ", log scale")
     else:
         ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(FuncFormatter(C.money))
+        ax.yaxis.set_major_formatter(FuncFormatter(C.compact_money))
     ax.legend(loc="upper left")
 
 
@@ -38,9 +48,10 @@ def fan_chart(percentiles: pd.DataFrame, inflation: float) -> bytes | None:
         fig = Figure(figsize=(C.SIZE[0], C.SIZE[1] * 1.8), dpi=C.DPI, layout="constrained")
         FigureCanvasAgg(fig)
         top, bottom = fig.subplots(2, 1, sharex=True)
-        _band(top, dates, percentiles, "", "Account value (nominal dollars)")
+        log = use_log(percentiles)  # one rule for both panels, so they read alike
+        _band(top, dates, percentiles, "", "Account value (nominal dollars)", log)
         _band(bottom, dates, percentiles, "real_",
-              f"Account value in today's dollars ({inflation:.1%} a year inflation)")
+              f"Account value in today's dollars ({inflation:.1%} a year inflation)", log)
         C._dates(bottom)
         return C._png(fig)
 

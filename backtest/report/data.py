@@ -18,6 +18,7 @@ COLUMNS: dict[str, list[str]] = {
     "holdings": ["date", "slice", "ticker", "shares"],
     "drift": ["date", "slice", "target", "actual"],
     "events": ["date", "kind", "detail"],
+    "lots": ["slice", "ticker", "open_date", "shares", "cost", "value"],
 }
 REQUIRED = ("daily",)
 
@@ -34,6 +35,7 @@ class RunData:
     holdings: pd.DataFrame = field(default_factory=pd.DataFrame)
     drift: pd.DataFrame = field(default_factory=pd.DataFrame)
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lots: pd.DataFrame | None = None  # None when the folder has no lots.parquet (older runs)
 
     @property
     def name(self) -> str:
@@ -49,6 +51,8 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in COLUMNS[name] if c not in df.columns]
     if missing:
         raise BacktestError(f"missing column(s) {', '.join(missing)}", source=path)
+    if "date" not in df.columns:
+        return df
     if "date" in df.columns:
         try:
             df["date"] = pd.to_datetime(df["date"])
@@ -76,13 +80,15 @@ def load_run(run_dir: str | Path) -> RunData:
             raise BacktestError(f"invalid JSON ({exc})".splitlines()[0], source=sp) from None
         if not isinstance(summary, dict):
             raise BacktestError("expected a JSON object", source=sp)
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[str, Any] = {}
     for name in COLUMNS:
         path = run_dir / f"{name}.parquet"
         if path.exists():
             frames[name] = _read_table(path, name)
         elif name in REQUIRED:
             raise BacktestError(f"not a run folder: {name}.parquet is missing", source=run_dir)
+        elif name == "lots":
+            frames[name] = None
         else:
             frames[name] = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date"
                                                       else object) for c in COLUMNS[name]})

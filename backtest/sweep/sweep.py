@@ -14,6 +14,7 @@ others finish.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +26,14 @@ import pandas as pd
 
 from backtest import __version__
 from backtest.errors import BacktestError
-from backtest.sweep.comparison import build_table, parse_sort, write_comparison
+from backtest.sweep.comparison import (
+    add_baseline,
+    add_summary_extras,
+    build_table,
+    parse_sort,
+    pick_baseline,
+    write_comparison,
+)
 from backtest.sweep.executors import Executor, LocalExecutor
 from backtest.sweep.runner import Outcome, Task, VariantError, run_task
 from backtest.sweep.store import ResultStore
@@ -80,7 +88,8 @@ def compare(strategy: str | Path | Sequence[str | Path],
             progress: Progress | None = None,
             on_start: Callable[[int, int], None] | None = None,
             on_error: Callable[[Failure], None] | None = None,
-            variants: Sequence[Variant] | None = None) -> pd.DataFrame:
+            variants: Sequence[Variant] | None = None,
+            baseline: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Run every combination of `vary` over the strategy file(s) and compare them.
 
     strategy: one file (its variants are named by their values) or several
@@ -94,6 +103,9 @@ def compare(strategy: str | Path | Sequence[str | Path],
     on_start: called with (to run, already finished) before running.
     on_error: called with each `Failure`.
     variants: the result of `plan(strategy, vary)` when already made (skips planning).
+    baseline: key path -> value naming the variant the others are measured
+              against; by default the first strategy file as written (run as
+              one more variant when no variant of the grid is the same document).
 
     Returns the comparison table (also in `<out>/comparison.parquet` and .csv);
     its `error` column is set for the variants that failed.
@@ -102,6 +114,8 @@ def compare(strategy: str | Path | Sequence[str | Path],
         variants = plan(strategy, vary, risk_free=risk_free)
     keys = list(vary or {})
     sort_key = parse_sort(sort, keys)
+    variants = list(variants)
+    base = _baseline(strategy, variants, baseline, risk_free)
     store = ResultStore(out if out is not None else default_out(variants))
     failures = run_variants(variants, store, executor, risk_free=risk_free,
                             variant_reports=variant_reports, progress=progress,
@@ -109,9 +123,36 @@ def compare(strategy: str | Path | Sequence[str | Path],
     table = build_table(variants, store, keys, failures={f.variant.hash: f.message
                                                         for f in failures},
                         files=len({v.source for v in variants}) > 1)
+    table = add_baseline(add_summary_extras(table, store), base.hash)
     table = sort_key.apply(table)
     write_comparison(store, table, keys, sort_key, report=report)
     return table
+
+
+def _baseline(strategy: str | Path | Sequence[str | Path], variants: list[Variant],
+              spec: Mapping[str, Any] | None, risk_free: float) -> Variant:
+    """The baseline variant; the file as written is appended to ``variants`` when
+    no variant of the grid is that same document."""
+    if spec:
+        return pick_baseline(variants, spec)
+    paths = [strategy] if isinstance(strategy, str | Path) else list(strategy)
+    written = plan([paths[0]], None, risk_free=risk_free)[0]
+    same = next((v for v in variants if v.hash == written.hash), None)
+    if same is None:  # e.g. `cash_minimum=0` where the file leaves it at its default of 0
+        target = _strategy_of(written)
+        same = next((v for v in variants if v.source == written.source
+                     and _strategy_of(v) == target), None)
+    if same is not None:
+        return same
+    written = dataclasses.replace(written, name=f"{written.name} as written")
+    variants.append(written)
+    return written
+
+
+def _strategy_of(v: Variant) -> Any:
+    from backtest.io.strategy_file import parse_strategy
+
+    return parse_strategy(v.document, source=v.source, base_dir=v.source.parent)
 
 
 def run_variants(variants: Sequence[Variant], store: ResultStore,

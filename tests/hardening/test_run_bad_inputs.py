@@ -376,7 +376,7 @@ def test_the_base_inputs_run(tmp_path: Path) -> None:
     (["run", "{in}"], "Invalid value for 'STRATEGY'"),                 # a folder, not a file
     (["run", "{in}/strategy.yaml", "--out", "{in}/prices.parquet"], "is a file"),
     (["run", "{in}/strategy.yaml", "--risk-free", "abc"], "'abc' is not a valid float"),
-    (["run", "{in}/strategy.yaml", "--outt", "x"], "Did you mean '--out'?"),
+    (["run", "{in}/strategy.yaml", "--outt", "x"], "Did you mean one of: '--out'"),
     (["run"], "Missing argument 'STRATEGY'"),
     (["rnu", "{in}/strategy.yaml"], "No such command 'rnu'"),
     (["report", "{in}/prices.parquet"], "is a file"),

@@ -82,9 +82,10 @@ def test_a_failed_variant_exits_1_and_the_others_finish(tmp_path: Path) -> None:
                     "--workers", "1", "--no-report")
     assert result.exit_code == 1, result.output
     assert "failed: data.start=2031-01-02" in result.stderr
-    assert "1 of 2 variants failed" in result.stderr
+    # the file as written (no data.start) is the baseline: a third variant
+    assert "1 of 3 variants failed" in result.stderr
     table = pd.read_csv(out / "comparison.csv")
-    assert table["error"].notna().sum() == 1 and table["final_value"].notna().sum() == 1
+    assert table["error"].notna().sum() == 1 and table["final_value"].notna().sum() == 2
 
 
 def test_whole_files_are_named_by_stem(tmp_path: Path) -> None:

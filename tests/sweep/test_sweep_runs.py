@@ -88,13 +88,15 @@ def test_output_files(tmp_path: Path) -> None:
                     SerialExecutor(), sort="max_abs_drift")
     assert list(table["max_abs_drift"]) == sorted(table["max_abs_drift"])  # ascending
     for name in ("comparison.parquet", "comparison.csv", "comparison.html",
-                 "comparison_growth.png", "comparison_drift.png"):
+                 "comparison_vs_baseline.png", "comparison_final.png", "comparison_drift.png"):
         assert (out / name).is_file(), name
+    # the value-minus-baseline chart replaces the overlapping growth curves
+    assert not (out / "comparison_growth.png").exists()
     pd.testing.assert_frame_equal(pd.read_parquet(out / "comparison.parquet"), table,
                                   check_dtype=False)
     assert len(pd.read_csv(out / "comparison.csv")) == 2
     html = (out / "comparison.html").read_text()
-    assert "data:image/png;base64," in html and "account.window=afternoon" in html
+    assert "data:image/png;base64," in html and "afternoon" in html
     for digest in table["hash"]:
         folder = out / "variants" / digest
         assert {"summary.json", "daily.parquet", "drift.parquet", "variant.json"} <= {
