@@ -23,13 +23,13 @@ def _basic_index() -> pd.Series:
 
 
 def test_spec_example_drawdown_episode():
-    # The index peaks on its first session (1.004199), falls to 0.877570 on
-    # 2024-03-25 and ends at 0.895142: one fall, not recovered.
-    # 0.877570 / 1.004199 - 1 = -0.1261005...
+    # The index (expected/basic/daily.csv, exact TWR) peaks on its first session
+    # (1.004199), falls to 0.880412 on 2024-03-25 and ends at 0.898040: one fall,
+    # not recovered. 0.880412 / 1.004199 - 1 = -0.1232695...
     w = worst_drawdowns(_basic_index())
     assert len(w) == 1
     row = w.iloc[0]
-    assert row["depth"] == pytest.approx(0.877570 / 1.004199 - 1)
+    assert row["depth"] == pytest.approx(0.880412 / 1.004199 - 1)
     assert row["peak"] == pd.Timestamp("2024-03-01")
     assert row["trough"] == pd.Timestamp("2024-03-25")
     assert not row["recovered"] and row["days"] == 27 and row["sessions"] == 19
@@ -39,7 +39,7 @@ def test_spec_example_trailing_returns_are_the_whole_run_only():
     t = trailing_returns(_basic_index())
     # 20 sessions in March 2024: no 1-year figure; the whole run is the TWR
     assert list(t["period"]) == ["Whole run"]
-    assert t["total"].iloc[0] == pytest.approx(0.895142 - 1)
+    assert t["total"].iloc[0] == pytest.approx(0.898040 - 1)
 
 
 def test_spec_example_cost_basis_from_its_fills():
