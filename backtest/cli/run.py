@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 
 from backtest.analytics.tax import run_tax_tables
+from backtest.cli.options import check_risk_free, force_option
 from backtest.engine.result import run as run_simulation
 from backtest.engine.simulation import Simulation
 from backtest.engine.summary import summarize
 from backtest.errors import BacktestError, one_line
 from backtest.io.inputs import load_inputs
+from backtest.io.out_folder import check_out
 from backtest.io.run_output import write_run
 
 SLUG_MAX = 80  # far below the file-name limits (255 bytes) with room for '.tmp' names
@@ -38,8 +40,9 @@ def slug(name: str) -> str:
                    "PATH:TICKER.")
 @click.option("--risk-free", type=float, default=0.0, show_default=True,
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%).")
+@force_option
 def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
-        risk_free: float) -> None:
+        risk_free: float, force: bool) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -52,15 +55,23 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
 
         backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
+    check_risk_free(risk_free)
+    if out is not None:
+        check_out(out, "run", force=force)  # before any work: a folder of the user's stays
     inputs = load_inputs(strategy)
+    dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
+    if out is None:
+        check_out(dest, "run", force=force)
     bench = _benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
-    result = run_simulation(Simulation(inputs.strategy, inputs.market))
+    try:
+        result = run_simulation(Simulation(inputs.strategy, inputs.market))
+    except OverflowError as exc:  # amounts beyond exact share counting (engine.window)
+        raise BacktestError(str(exc), source=strategy) from None
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
     summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
-    dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
         if report:
@@ -71,7 +82,7 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
                          drift_band=band / 100.0 if band else 0.05)
 
     try:
-        write_run(result, summary, dest, extra=add_report, tax_tables=lots)
+        write_run(result, summary, dest, extra=add_report, tax_tables=lots, force=force)
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None

@@ -147,7 +147,7 @@ class DaskExecutor:
             else:
                 try:
                     self._client, self._own = Client(self.address, timeout="10s"), True
-                except OSError as exc:  # unreachable or not a scheduler: the user's input
+                except (OSError, ValueError, TypeError) as exc:  # unreachable, not a scheduler
                     raise BacktestError(f"cannot use the Dask scheduler: {exc}",
                                         source=str(self.address)) from None
         return self._client
@@ -189,10 +189,26 @@ class DaskExecutor:
         self.close()
 
 
+SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def check_address(address: str) -> None:
+    """A Dask scheduler address: `tcp://host:port` (or tls://, ws://, ...), else `BacktestError`."""
+    text = str(address).strip()
+    scheme, sep, rest = text.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if (not sep or scheme not in SCHEMES or not colon or not host or not port.isdigit()
+            or not 0 < int(port) < 65536 or any(c.isspace() or c == "/" for c in host)):
+        raise BacktestError("--scheduler is not a Dask scheduler address like "
+                            "tcp://127.0.0.1:8786 (scheme://host:port, scheme one of "
+                            f"{', '.join(SCHEMES)})", source=repr(text)[1:-1] or "''")
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
     """The executor the CLI options ask for: Dask at `scheduler`, this process for
     one worker, else a local process pool (every core by default)."""
     if scheduler:
+        check_address(scheduler)
         return DaskExecutor(scheduler)
     if workers == 1:
         return SerialExecutor()

@@ -24,6 +24,7 @@ import pandas as pd
 
 from backtest import __version__
 from backtest.errors import BacktestError
+from backtest.io.out_folder import claim, recover_children
 from backtest.sweep.comparison import build_table, parse_sort, write_comparison
 from backtest.sweep.executors import Executor, LocalExecutor
 from backtest.sweep.runner import Outcome, Task, VariantError, run_task
@@ -75,7 +76,8 @@ def compare(strategy: str | Path | Sequence[str | Path],
             progress: Progress | None = None,
             on_start: Callable[[int, int], None] | None = None,
             on_error: Callable[[Failure], None] | None = None,
-            variants: Sequence[Variant] | None = None) -> pd.DataFrame:
+            variants: Sequence[Variant] | None = None,
+            force: bool = False) -> pd.DataFrame:
     """Run every combination of `vary` over the strategy file(s) and compare them.
 
     strategy: one file (its variants are named by their values) or several
@@ -89,6 +91,9 @@ def compare(strategy: str | Path | Sequence[str | Path],
     on_start: called with (to run, already finished) before running.
     on_error: called with each `Failure`.
     variants: the result of `plan(strategy, vary)` when already made (skips planning).
+    force:    write into `out` even when it is a non-empty folder this tool did not
+              write (by default only an empty or missing folder, or an earlier
+              sweep's, is used; `backtest.io.out_folder`).
 
     Returns the comparison table (also in `<out>/comparison.parquet` and .csv);
     its `error` column is set for the variants that failed.
@@ -97,7 +102,10 @@ def compare(strategy: str | Path | Sequence[str | Path],
         variants = plan(strategy, vary, risk_free=risk_free)
     keys = list(vary or {})
     sort_key = parse_sort(sort, keys)
-    store = ResultStore(out if out is not None else default_out(variants))
+    dest = claim(out if out is not None else default_out(variants), "compare", force=force,
+                 kinds=("compare",))
+    recover_children(dest / "variants")  # what a killed sweep left half-written
+    store = ResultStore(dest)
     failures = run_variants(variants, store, executor, risk_free=risk_free,
                             variant_reports=variant_reports, progress=progress,
                             on_start=on_start, on_error=on_error)
