@@ -7,8 +7,12 @@ Closing the iterator early (an interrupt) cancels what has not started.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -65,6 +69,30 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _watch_parent(conn: Any, parent: int) -> None:
+    """Worker initializer: end this worker as soon as the process that owns the pool dies.
+
+    A killed parent (`kill -9`, out of memory) never shuts its pool down: the
+    workers, and through them the forkserver and the resource tracker, would
+    live on. The parent holds the write end of a pipe whose read end `conn` a
+    thread here waits on: the kernel closes it when the parent dies, for any
+    reason, and the read returns. Where the worker's own parent is the
+    forkserver (not the pool's owner), PR_SET_PDEATHSIG also ends it with
+    the forkserver (Linux)."""
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            conn.recv_bytes()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if sys.platform.startswith("linux") and os.getppid() != parent:
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
 class LocalExecutor:
     """A process pool on this machine (`concurrent.futures.ProcessPoolExecutor`).
 
@@ -76,10 +104,16 @@ class LocalExecutor:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: tuple[Any, Any] | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+            ctx = _context()
+            reader, writer = ctx.Pipe(duplex=False)  # the workers' lifeline (_watch_parent)
+            self._lifeline = (reader, writer)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=_watch_parent,
+                                             initargs=(reader, os.getpid()))
         return self._pool
 
     def map_unordered(self, fn: Callable[[T], Any], items: Iterable[T]) -> Iterator[tuple[T, Any]]:
@@ -109,6 +143,10 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
 
     def __enter__(self) -> LocalExecutor:
         return self
