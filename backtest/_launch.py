@@ -8,6 +8,8 @@ silent exit.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -48,7 +50,21 @@ def main() -> None:
 
         cli_main()
     except KeyboardInterrupt as exc:  # during the imports, or around click itself
-        sys.exit(interrupted(exc))
+        _exit(interrupted(exc))
     except MemoryError:
         sys.stderr.write("error: out of memory\n")
         sys.exit(2)
+    except SystemExit as exc:
+        if exc.code == 128 + signal.SIGINT:
+            _exit(exc.code)
+        raise
+
+
+def _exit(code: int) -> None:
+    """Exit with `code` now. A Ctrl-C that lands inside some compiled module's import
+    marks the interpreter as "killed by SIGINT" for good, and it would then end
+    by signal (-2) instead of with status 130; the outputs are already cleaned up."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -89,7 +89,8 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
     dest = Path(out) if out is not None else default_out(variants)
-    check_out(dest, "compare", force=force, kinds=("compare",), replace=False)  # up front
+    check_out(dest, "compare", force=force, kinds=("compare",), replace=False,
+              inputs=strategies)  # up front: a folder of the user's stays as it is
     executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
     try:

@@ -56,12 +56,12 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
         backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
     check_risk_free(risk_free)
-    if out is not None:
-        check_out(out, "run", force=force)  # before any work: a folder of the user's stays
+    if out is not None:  # before any work: a folder of the user's stays as it is
+        check_out(out, "run", force=force, inputs=(strategy,))
     inputs = load_inputs(strategy)
+    data = inputs.strategy.data
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
-    if out is None:
-        check_out(dest, "run", force=force)
+    check_out(dest, "run", force=force, inputs=(strategy, data.prices, data.halts))
     bench = _benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)

@@ -104,7 +104,7 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
     check_options(years, paths, method, block, inflation)
     check_simulate_options(years, seed, scheduler)
     if out is not None:
-        check_out(out, "simulate", force=force)  # before any work
+        check_out(out, "simulate", force=force, inputs=(strategy,))  # before any work
     executor = make_executor(workers, scheduler)
     bar = None
     disabled = quiet or not sys.stderr.isatty()

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,21 @@ class OutFolderError(BacktestError):
     """An output folder the tool must not touch (or cannot write)."""
 
 
-def manifest_text(kind: str) -> str:
-    return json.dumps({"tool": TOOL, "version": __version__, "kind": kind}, indent=1) + "\n"
+# Files `backtest report DIR` may add to a run folder after the manifest was written.
+LATER_FILES = re.compile(r"report\.html|[a-z_]+\.png")
+
+
+def manifest_text(kind: str, files: Sequence[str] = ()) -> str:
+    return json.dumps({"tool": TOOL, "version": __version__, "kind": kind,
+                       "files": sorted(files)}, indent=1) + "\n"
 
 
 def write_manifest(folder: Path, kind: str) -> None:
-    """Mark `folder` as written by this tool (write it last: it means "complete")."""
-    (Path(folder) / MANIFEST).write_text(manifest_text(kind))
+    """Mark `folder` as written by this tool, listing what it holds (written last, so a
+    folder with a manifest is complete)."""
+    folder = Path(folder)
+    files = [n for n in os.listdir(folder) if n != MANIFEST]
+    (folder / MANIFEST).write_text(manifest_text(kind, files))
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -76,20 +85,24 @@ def resolve_out(dest: str | Path) -> Path:
 
 
 def check_out(dest: str | Path, kind: str, *, force: bool = False,
-              kinds: tuple[str, ...] | None = None, replace: bool = True) -> Path:
+              kinds: tuple[str, ...] | None = None, replace: bool = True,
+              inputs: Sequence[str | Path | None] = ()) -> Path:
     """The destination to write (a symlink followed), checked before any work starts.
 
     Raises `OutFolderError` (one line) when `dest` is a file, lies under a file,
     cannot be created or written, or is a non-empty folder without this tool's
     manifest (unless `force`). `kinds`: the manifests' kinds that may be
     replaced [default: any of this tool's]. `replace`: the folder is replaced
-    by a new one made beside it (so its parent must be writable too)."""
+    by a new one made beside it (so its parent must be writable too).
+    `inputs`: the files the job reads; a folder holding one of them, the current
+    folder, one above it, or the root is never replaced, even with `force`."""
     given = Path(dest)
     dest = resolve_out(given)
     recover(dest)
     if dest.exists() or dest.is_symlink():
         if not dest.is_dir():
             raise OutFolderError("is a file, not a folder; give a folder for --out", source=given)
+        _check_not_precious(dest, given, inputs)
         if not force:
             _check_owned(dest, given, kind, kinds)
         what = WHAT.get(kind, "the output")
@@ -104,6 +117,23 @@ def check_out(dest: str | Path, kind: str, *, force: bool = False,
                              source=given)
     _check_writable(parent, given, what)
     return dest
+
+
+def _check_not_precious(dest: Path, given: Path, inputs: Sequence[str | Path | None]) -> None:
+    real = Path(os.path.realpath(dest))
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if real == cwd or real in cwd.parents or real.parent == real:
+        raise OutFolderError("is the current folder, one above it or the root: it is never "
+                             "replaced, even with --force; choose a new folder for --out",
+                             source=given)
+    for item in inputs:
+        if item is None:
+            continue
+        path = Path(os.path.realpath(item))
+        if path == real or real in path.parents:
+            raise OutFolderError(f"holds an input of this job ({item}): it is never "
+                                 "replaced, even with --force; choose another --out",
+                                 source=given)
 
 
 def _check_owned(dest: Path, given: Path, kind: str, kinds: tuple[str, ...] | None) -> None:
@@ -124,6 +154,15 @@ def _check_owned(dest: Path, given: Path, kind: str, kinds: tuple[str, ...] | No
         raise OutFolderError(
             f"holds a '{found.get('kind')}' output, not a '{kind}' one; nothing was touched: "
             "choose another --out, or add --force", source=given)
+    listed = found.get("files")
+    if isinstance(listed, list) and kinds is None:  # replaced: only what the tool wrote goes
+        ours = {str(n) for n in listed} | {MANIFEST}
+        extra = sorted(n for n in entries if n not in ours and not LATER_FILES.fullmatch(n))
+        if extra:
+            raise OutFolderError(
+                f"holds {extra[0]!r}{f' and {len(extra) - 1} more' if len(extra) > 1 else ''}"
+                ", which this tool did not write; nothing was touched: move it away, choose "
+                "another --out, or add --force", source=given)
 
 
 def _existing_parent(path: Path) -> Path:
