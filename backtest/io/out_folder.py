@@ -155,7 +155,11 @@ def _check_owned(dest: Path, given: Path, kind: str, kinds: tuple[str, ...] | No
             f"holds a '{found.get('kind')}' output, not a '{kind}' one; nothing was touched: "
             "choose another --out, or add --force", source=given)
     listed = found.get("files")
-    if isinstance(listed, list) and kinds is None:  # replaced: only what the tool wrote goes
+    if kinds is None:  # replaced: only what the tool wrote may go
+        if not isinstance(listed, list):
+            raise OutFolderError(f"has a damaged {MANIFEST} (no list of its files); nothing "
+                                 "was touched: choose another --out, or add --force",
+                                 source=given)
         ours = {str(n) for n in listed} | {MANIFEST}
         extra = sorted(n for n in entries if n not in ours and not LATER_FILES.fullmatch(n))
         if extra:
