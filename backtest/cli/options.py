@@ -28,11 +28,12 @@ def force_option(fn: F) -> F:
                              "empty and was not written by this tool.")(fn)
 
 
-def check_risk_free(rate: float) -> None:
-    """--risk-free is an annual fraction: finite and within (-1, 1), for every command."""
+def check_risk_free(rate: float | None) -> None:
+    """--risk-free is an annual fraction: finite and within (-1, 1), for every command
+    (None: not given, the command's default applies)."""
     from backtest.errors import BacktestError
 
-    if not -1.0 < rate < 1.0:  # also refuses nan
+    if rate is not None and not -1.0 < rate < 1.0:  # also refuses nan
         raise BacktestError(f"--risk-free is a fraction (0.02 = 2%) between -1 and 1, "
                             f"got {rate:g}")
 
