@@ -78,19 +78,72 @@ def _watch_parent(conn: Any, parent: int) -> None:
     thread here waits on: the kernel closes it when the parent dies, for any
     reason, and the read returns. Where the worker's own parent is the
     forkserver (not the pool's owner), PR_SET_PDEATHSIG also ends it with
-    the forkserver (Linux)."""
+    the forkserver (Linux). Workers ignore SIGINT (see below)."""
     def watch() -> None:
         with contextlib.suppress(EOFError, OSError):
             conn.recv_bytes()
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    # Ctrl-C reaches the whole process group: the parent alone decides (it cancels
+    # and ends the workers), so a worker never dies mid-task printing a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux") and os.getppid() != parent:
         with contextlib.suppress(Exception):
             import ctypes
 
             PR_SET_PDEATHSIG = 1
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def _start_servers(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start the resource tracker, then the forkserver with SIGINT blocked, a mask it
+    keeps across exec and its workers inherit: Ctrl-C reaches the whole process
+    group, and only this process acts on it; a server hit while it starts would
+    die printing a traceback. Here a SIGINT only waits, and becomes a
+    KeyboardInterrupt once the server is up. (The resource tracker shields its
+    own start the same way, and unblocks SIGINT after: hence first.)"""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    if ctx.get_start_method() != "forkserver" or not hasattr(signal, "pthread_sigmask"):
+        return
+    from multiprocessing import forkserver
+
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done. Submitting may start a worker
+    process; interrupted halfway, that worker would be missing from the pool's list,
+    outlive the cleanup and print a traceback once its parent is gone. (Python-level
+    handlers: a thread's signal mask cannot hold back the main thread's handler.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.getsignal(s) for s in held}
+    for s, handler in before.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(s, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            if handler is not None:
+                signal.signal(s, handler)
+        for s in got[:1]:  # now, as if it had just arrived
+            handler = before[s]
+            if callable(handler):
+                handler(s, None)
+            else:
+                os.kill(os.getpid(), s)
 
 
 class LocalExecutor:
@@ -105,10 +158,12 @@ class LocalExecutor:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
         self._lifeline: tuple[Any, Any] | None = None
+        self._abandoned = False
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = _context()
+            _start_servers(ctx)
             reader, writer = ctx.Pipe(duplex=False)  # the workers' lifeline (_watch_parent)
             self._lifeline = (reader, writer)
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
@@ -127,7 +182,8 @@ class LocalExecutor:
                     item = next(todo, _END)
                     if item is _END:
                         break
-                    running[pool.submit(fn, item)] = item
+                    with _signals_deferred():  # may start a worker: never half-started
+                        running[pool.submit(fn, item)] = item
                 if not running:
                     return
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -138,11 +194,20 @@ class LocalExecutor:
         finally:
             for fut in running:
                 fut.cancel()
+            if running:  # an interrupt (or the caller stopped early): no waiting at close
+                self._abandoned = True
 
     def close(self) -> None:
+        """Shut the pool down: wait for running tasks, or after an interrupt end the
+        workers at once (their results are no longer wanted)."""
         if self._pool is not None:
+            if self._abandoned:
+                for proc in list(getattr(self._pool, "_processes", {}).values()):
+                    with contextlib.suppress(Exception):
+                        proc.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._abandoned = False
         if self._lifeline is not None:
             for end in self._lifeline:
                 end.close()

@@ -206,3 +206,34 @@ def test_kill_9_of_compare_leaves_no_process_and_resumes(inputs: Path) -> None:
     table = pd.read_parquet(out / "comparison.parquet")
     assert len(table) == 8 and table["error"].isna().all()
     assert not [p for p in (out / "variants").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("after", [0, 4])  # while the pool starts; once its workers run
+def test_ctrl_c_to_the_whole_process_group_of_compare(inputs: Path, after: int) -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the pool's server and
+    workers ignore it, the command ends them and says one line."""
+    out = inputs / "cmp"
+    proc = subprocess.Popen([sys.executable, "-m", "backtest", "compare", "new.yaml", "--vary",
+                             "account.cash_minimum=0,10,20,30,40,50,60,70,80,90", "--workers",
+                             "2", "-q", "--no-report", "--out", str(out)], cwd=inputs,
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while len(session_processes(proc.pid)) < 2 + after // 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    deadline = time.monotonic() + 20
+    while session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = session_processes(proc.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
