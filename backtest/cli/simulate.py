@@ -103,8 +103,11 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
 
     check_options(years, paths, method, block, inflation)
     check_simulate_options(years, seed, scheduler)
-    if out is not None:
-        check_out(out, "simulate", force=force, inputs=(strategy,))  # before any work
+    if out is None:  # the default folder is named after the strategy
+        from backtest.io.inputs import read_strategy
+
+        out = str(default_out(read_strategy(strategy).name))
+    check_out(out, "simulate", force=force, inputs=(strategy,))  # before any work
     executor = make_executor(workers, scheduler)
     bar = None
     disabled = quiet or not sys.stderr.isatty()
@@ -129,7 +132,7 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
         executor.close()
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
-    dest = Path(out) if out is not None else default_out(result.name)
+    dest = Path(out)
     try:
         write_outputs(result, dest, force=force)
     except OSError as exc:  # a file in the way, a read-only or full disk, ...
