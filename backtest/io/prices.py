@@ -34,6 +34,8 @@ from backtest.errors import DataError
 from backtest.io.files import PRICES_LIMIT, check_regular
 
 COLUMNS = ["date", "ticker", "open", "close", "dividend"]
+_RESOURCE_ERRORS = ("Failed to launch worker thread", "Cannot allocate memory",
+                    "Resource temporarily unavailable", "Out of memory")
 MAX_DIVIDEND_RATIO = 100  # a cash dividend is paid out of the share's value: never 100x it
 _KNOWN = {"date", "ticker", "open", "close", "dividend"}
 
@@ -95,6 +97,8 @@ def _load_file(path: Path) -> pd.DataFrame:
         raw = table.to_pandas()
     except Exception as exc:  # pyarrow raises many types for corrupt input
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, MemoryError) or any(m in detail for m in _RESOURCE_ERRORS):
+            raise MemoryError(detail) from None  # the machine's limit, not the file's fault
         detail = detail.replace(f" '{path}'", "")  # the file is named once, at the start
         raise DataError(
             f"not a readable Parquet file (truncated or corrupt?): {detail}", source=path

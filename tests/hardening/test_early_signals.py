@@ -71,3 +71,28 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch) -> None:
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: out of memory"), res.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("error", ["memory", "threads"])
+def test_a_reader_out_of_resources_is_not_blamed_on_the_file(tmp_path: Path, monkeypatch,
+                                                             error: str) -> None:
+    """Under a memory limit pyarrow fails to allocate or to start its threads: that is
+    the machine's limit, not "a truncated or corrupt file"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from test_run_bad_inputs import prices
+
+    from backtest.io.prices import load_prices
+
+    path = tmp_path / "p.parquet"
+    prices().to_parquet(path, index=False)
+
+    def exhausted(*args, **kwargs):
+        if error == "memory":
+            raise pa.ArrowMemoryError("malloc of size 1048576 failed")
+        raise pa.ArrowException("Unknown error: Failed to launch worker thread: Resource "
+                                "temporarily unavailable")
+
+    monkeypatch.setattr(pq, "read_table", exhausted)
+    with pytest.raises(MemoryError):
+        load_prices(path)
