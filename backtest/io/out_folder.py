@@ -155,6 +155,9 @@ def _check_owned(dest: Path, given: Path, kind: str, kinds: tuple[str, ...] | No
             f"holds a '{found.get('kind')}' output, not a '{kind}' one; nothing was touched: "
             "choose another --out, or add --force", source=given)
     listed = found.get("files")
+    if kinds is None and found.get("kind") == "compare":
+        raise OutFolderError("holds a 'compare' output (a sweep, resumable); it is replaced "
+                             "only with --force; nothing was touched", source=given)
     if kinds is None:  # replaced: only what the tool wrote may go
         if not isinstance(listed, list):
             raise OutFolderError(f"has a damaged {MANIFEST} (no list of its files); nothing "
@@ -188,8 +191,11 @@ def claim(dest: str | Path, kind: str, *, force: bool = False,
     dest = check_out(dest, kind, force=force, kinds=kinds, replace=False)
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        if read_manifest(dest) is None or read_manifest(dest).get("kind") != kind:
-            write_manifest(dest, kind)
+        found = read_manifest(dest)
+        if found is None or found.get("kind") != kind:
+            # no file list: what a sweep's folder holds grows with it, and may be the
+            # user's too (with --force); such a folder is never replaced without --force
+            (dest / MANIFEST).write_text(manifest_text(kind))
     except OSError as exc:
         raise OutFolderError(f"cannot write the folder: {exc.strerror or exc}",
                              source=dest) from None

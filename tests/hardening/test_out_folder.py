@@ -282,3 +282,18 @@ def test_a_damaged_variant_folder_is_rerun(tmp_path: Path, inputs: Path, damage:
     assert len(pd.read_parquet(v / "daily.parquet")) > 0
     assert json.loads((v / "summary.json").read_text())["final_value"] > 0
     assert not [p for p in (out / "variants").iterdir() if p.name.startswith(".")]
+
+
+def test_a_sweep_folder_is_replaced_by_a_run_only_with_force(tmp_path: Path,
+                                                              inputs: Path) -> None:
+    """A sweep's folder may also hold the user's files (compare --force writes into a
+    folder): a run or simulate never replaces it without --force."""
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "mine.txt").write_text("x")
+    assert invoke(*COMMANDS["compare"](inputs), "--out", out, "--force").exit_code == 0
+    assert invoke(*COMMANDS["compare"](inputs), "--out", out).exit_code == 0  # resumes
+    before = digest(out)
+    one_line(invoke("run", inputs, "--out", out, "--no-report"), "'compare' output",
+             "only with --force")
+    assert digest(out) == before
