@@ -1,5 +1,5 @@
-"""`python -m backtest` runs the CLI."""
+"""`python -m backtest` runs the CLI (signal handlers first: `backtest._launch`)."""
 
-from backtest.cli import main
+from backtest._launch import main
 
 main()

@@ -17,6 +17,7 @@ import pandas as pd
 
 from backtest.analytics import returns as R
 
+MIN_ANNUALISED_DAYS = 21  # CAGR and MWR (annual rates) need at least three weeks of history
 PERFORMANCE_KEYS = (
     "twr", "mwr", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
     "max_drawdown_peak", "max_drawdown_trough", "max_drawdown_recovery", "calmar",
@@ -79,9 +80,12 @@ def performance_summary(daily: pd.DataFrame, *, risk_free: float = 0.0) -> dict[
     out["start"] = index.index[0]
     out["end"] = index.index[-1]
     out["twr"] = float(index.iloc[-1]) - 1.0
-    if {"value", "net_flow"} <= set(daily.columns):
+    span = (pd.Timestamp(index.index[-1]) - pd.Timestamp(index.index[0])).days
+    if {"value", "net_flow"} <= set(daily.columns) and span >= MIN_ANNUALISED_DAYS:
         out["mwr"] = R.mwr(daily)
-    out["cagr"] = R.cagr(rets)
+    # an annual rate from a few days' return is noise raised to a large power
+    # (one session of +1% reads as +1,200% a year): "n/a" below a few weeks
+    out["cagr"] = R.cagr(rets) if span >= MIN_ANNUALISED_DAYS else None
     out["volatility"] = R.volatility(rets)
     out["sharpe"] = R.sharpe(rets, risk_free)
     out["sortino"] = R.sortino(rets, risk_free)
@@ -90,7 +94,7 @@ def performance_summary(daily: pd.DataFrame, *, risk_free: float = 0.0) -> dict[
     out["max_drawdown_peak"] = dd.peak
     out["max_drawdown_trough"] = dd.trough
     out["max_drawdown_recovery"] = dd.recovery
-    if dd.depth < 0 and math.isfinite(out["cagr"]):
+    if dd.depth < 0 and out["cagr"] is not None and math.isfinite(out["cagr"]):
         out["calmar"] = out["cagr"] / abs(dd.depth)
     years = R.annual_returns(rets)
     if len(years):

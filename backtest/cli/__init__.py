@@ -11,21 +11,12 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 
 import click
 
 from backtest import __version__
+from backtest._launch import Terminated, install_handlers
 from backtest.errors import BacktestError, one_line
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every cleanup runs."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
-    raise Terminated()
 
 
 class _Group(click.Group):
@@ -43,6 +34,16 @@ class _Group(click.Group):
             click.echo(f"error: {one_line(exc.format_message())} "
                        f"(see '{where} --help')", err=True)
             ctx.exit(exc.exit_code)
+        except MemoryError:
+            click.echo("error: out of memory: the job needs more memory than is free here "
+                       "(try fewer tickers, a shorter period, fewer paths or variants, "
+                       "or --workers 1)", err=True)
+            ctx.exit(2)
+        except OSError as exc:  # a file in the way, a read-only or full disk, a device ...
+            where = exc.filename if exc.filename is not None else ""
+            text = exc.strerror or str(exc) or type(exc).__name__
+            click.echo(f"error: {one_line(f'{where}: {text}' if where else text)}", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt as exc:
             term = isinstance(exc, Terminated)
             click.echo(f"error: interrupted ({'SIGTERM' if term else 'SIGINT'}); "
@@ -83,7 +84,5 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    if (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    install_handlers()
     sys.exit(cli.main(standalone_mode=True))

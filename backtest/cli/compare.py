@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli.options import executor_options
+from backtest.cli.options import check_risk_free, check_scheduler, executor_options, force_option
 from backtest.errors import BacktestError
 
 TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
@@ -42,11 +42,13 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Variants shown in the table printed at the end.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@force_option
 @click.pass_context
 def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ...],
             out: str | None, workers: int | None, scheduler: str | None, sort: str,
             report: bool, variant_reports: bool, risk_free: float | None,
-            baseline: tuple[str, ...], csv: bool, top: int, quiet: bool) -> None:
+            baseline: tuple[str, ...], csv: bool, top: int, quiet: bool,
+            force: bool) -> None:
     """Compare auto-invest settings: every combination of --vary, or whole files.
 
     KEY is a key path of the strategy file's YAML document (dots between keys,
@@ -73,7 +75,7 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
     """
     try:
         code = _compare(strategies, vary, out, workers, scheduler, sort, report,
-                        variant_reports, risk_free, top, quiet, baseline, csv)
+                        variant_reports, risk_free, top, quiet, baseline, csv, force)
     except BacktestError as exc:
         click.echo(f"error: {exc.line()}", err=True)
         ctx.exit(2)
@@ -94,13 +96,17 @@ def parse_baseline(specs: tuple[str, ...]) -> dict[str, object]:
 
 
 def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_reports,
-             risk_free, top, quiet, baseline=(), csv=False) -> int:
+             risk_free, top, quiet, baseline=(), csv=False, force=False) -> int:
+    from backtest.io.out_folder import check_out
     from backtest.sweep.comparison import parse_sort
     from backtest.sweep.executors import make_executor
     from backtest.sweep.sweep import compare as run_compare
     from backtest.sweep.sweep import default_out, plan
     from backtest.sweep.variants import merge_vary
 
+    check_risk_free(risk_free)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     grid = merge_vary(vary)
     parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
@@ -110,13 +116,15 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
 
         pick_baseline(variants, base)  # a bad --baseline stops before anything runs
     dest = Path(out) if out is not None else default_out(variants)
+    check_out(dest, "compare", force=force, kinds=("compare",), replace=False,
+              inputs=strategies)  # up front: a folder of the user's stays as it is
     executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
     try:
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
                             variant_reports=variant_reports, risk_free=risk_free,
                             progress=bar.update, on_start=bar.start, on_error=bar.failed,
-                            variants=variants, baseline=base or None)
+                            variants=variants, baseline=base or None, force=force)
     except KeyboardInterrupt:
         bar.close()
         click.echo(f"interrupted: finished variants are kept in {dest}/variants/; "

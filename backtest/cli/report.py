@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from backtest.cli.options import check_risk_free
 from backtest.errors import BacktestError
 
 
@@ -35,13 +36,15 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
     \b
         backtest report runs/factor_pie --benchmark SP500 --risk-free 0.02
     """
+    from backtest.io.run_checks import check_run_folder
     from backtest.report import write_report
     from backtest.report.benchmark import load_benchmark
+    from backtest.report.build import CHART_FILES, REPORT_NAME
 
-    if band < 0:
-        raise BacktestError(f"--band must be >= 0 percentage points, got {band:g}")
-    if risk_free is not None and not -1.0 < risk_free < 1.0:
-        raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
+    if not 0 <= band < 100:  # also refuses nan
+        raise BacktestError(f"--band must be from 0 to 100 percentage points, got {band:g}")
+    check_risk_free(risk_free)
+    check_run_folder(run_dir, (REPORT_NAME, *(name for name, _ in CHART_FILES.values())))
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None
     dates = _run_dates(run_dir)
     if bench is not None and len(dates):
@@ -52,8 +55,17 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
     from backtest.report.cpi import find_cpi
 
     risk_free = resolve_risk_free(risk_free, dates)
-    paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100,
-                         cpi=find_cpi(Path(prices).parent if prices else None))
+    try:
+        paths = write_report(run_dir, benchmark=bench, risk_free=risk_free,
+                             drift_band=band / 100,
+                             cpi=find_cpi(Path(prices).parent if prices else None))
+    except OSError as exc:  # a read-only folder, a full disk, ...
+        raise BacktestError(f"cannot write the report: {exc.strerror or exc}",
+                            source=run_dir) from None
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # files edited past the checks
+        raise BacktestError(f"cannot build the report from this folder (were its files "
+                            f"edited?): {type(exc).__name__}: {exc}"[:300],
+                            source=run_dir) from None
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from backtest.app import SLUG_MAX, slug  # noqa: F401 (the folder-name rule lives in app)
+from backtest.cli.options import check_risk_free, force_option
+from backtest.errors import BacktestError
 
 
 @click.command()
@@ -28,9 +30,10 @@ from backtest.app import SLUG_MAX, slug  # noqa: F401 (the folder-name rule live
               help="Print the summary as JSON on stdout (what summary.json holds).")
 @click.option("--csv", "csv", is_flag=True,
               help="Also write CSV copies of the tables beside the Parquet files.")
+@force_option
 def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
         risk_free: float | None, quiet: bool = False, as_json: bool = False,
-        csv: bool = False) -> None:
+        csv: bool = False, force: bool = False) -> None:
     """Run a strategy over its price data and write the run's files.
 
     Writes summary.json, daily/trades/allocations/holdings/drift/events
@@ -44,8 +47,15 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
         backtest run strategies/nested_stocks.yaml --benchmark SP500
     """
     from backtest import app
+    from backtest.io.out_folder import check_out
 
+    check_risk_free(risk_free)
+    if out is not None:  # before any work: a folder of the user's stays as it is
+        check_out(out, "run", force=force, inputs=(strategy,))
     inputs = app.load(strategy)
+    data = inputs.strategy.data
+    dest = Path(out) if out is not None else app.default_out(inputs.strategy)
+    check_out(dest, "run", force=force, inputs=(strategy, data.prices, data.halts))
     bench = app.load_benchmark(benchmark, inputs.strategy.data.prices) if benchmark else None
     for note in inputs.warnings:
         click.echo(f"warning: {note}", err=True)
@@ -53,10 +63,12 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
         from backtest.report.benchmark import check_covers
 
         check_covers(bench, inputs.market.sessions[0], inputs.market.sessions[-1])
-    done = app.execute(inputs.strategy, inputs.market, risk_free=risk_free)
+    try:
+        done = app.execute(inputs.strategy, inputs.market, risk_free=risk_free)
+    except OverflowError as exc:  # amounts beyond exact share counting (engine.window)
+        raise BacktestError(str(exc), source=strategy) from None
     summary = done.summary
-    dest = Path(out) if out is not None else app.default_out(inputs.strategy)
-    app.write(done, dest, report=report, benchmark=bench, csv=csv)
+    app.write(done, dest, report=report, benchmark=bench, csv=csv, force=force)
     _print_summary(summary, dest, done.result, bench, quiet=quiet, as_json=as_json)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli.options import executor_options
+from backtest.cli.options import check_simulate_options, executor_options, force_option
 from backtest.errors import BacktestError
 
 
@@ -52,11 +52,12 @@ class _OneLineCommand(click.Command):
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<strategy-name>-montecarlo/].")
 @executor_options
+@force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: int,
              method: str, block: int, start: str | None, end: str | None, inflation: float,
-             out: str | None, workers: int | None, scheduler: str | None,
+             out: str | None, workers: int | None, scheduler: str | None, force: bool,
              quiet: bool) -> None:
     """Will this pie and this plan last? Monte Carlo futures by bootstrap.
 
@@ -86,20 +87,27 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
     """
     try:
         _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
-                  workers, scheduler, quiet)
+                  workers, scheduler, quiet, force)
     except BacktestError as exc:
         click.echo(f"error: {exc.line()}", err=True)
         ctx.exit(2)
 
 
 def _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
-              workers, scheduler, quiet) -> None:
+              workers, scheduler, quiet, force=False) -> None:
+    from backtest.io.out_folder import check_out
     from backtest.montecarlo.api import check_options
     from backtest.montecarlo.api import simulate as run_simulation
     from backtest.montecarlo.output import default_out, write_outputs
     from backtest.sweep.executors import make_executor
 
     check_options(years, paths, method, block, inflation)
+    check_simulate_options(years, seed, scheduler)
+    if out is None:  # the default folder is named after the strategy
+        from backtest.io.inputs import read_strategy
+
+        out = str(default_out(read_strategy(strategy).name))
+    check_out(out, "simulate", force=force, inputs=(strategy,))  # before any work
     executor = make_executor(workers, scheduler)
     bar = None
     disabled = quiet or not sys.stderr.isatty()
@@ -124,8 +132,12 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
         executor.close()
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
-    dest = Path(out) if out is not None else default_out(result.name)
-    write_outputs(result, dest)
+    dest = Path(out)
+    try:
+        write_outputs(result, dest, force=force)
+    except OSError as exc:  # a file in the way, a read-only or full disk, ...
+        raise BacktestError(f"cannot write the output: {exc.strerror or exc}",
+                            source=dest) from None
     h = result.headline()
     lines = [f"{result.name}: {h['paths']} path{'s' if h['paths'] != 1 else ''} of {years:g} "
              f"year{'s' if years != 1 else ''} "

@@ -27,7 +27,7 @@ from backtest.engine.ledger import Fill
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal, describe
 
 GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
-MAX_UNITS = 2.0**62  # holdings are int64 grid units
+MAX_UNITS = 2.0**53  # holdings are int64 grid units, exact in float64 only up to 2^53
 MONEY_EPS = 1e-6  # dollars: comparisons with a threshold hold within this
 
 
@@ -314,9 +314,10 @@ class Window:
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         exact = dollars / price * self.scale
-        if exact.max() >= MAX_UNITS:
-            raise OverflowError(f"a buy of {dollars.max():.6g} dollars is too large for "
-                                f"a share grid of 1e-{self.settings.share_decimals}")
+        if (exact + self.book.units[leaves]).max() >= MAX_UNITS:
+            raise OverflowError(f"a buy of {dollars.max():.6g} dollars makes a holding of more "
+                                f"than 2^53 units of the share grid of "
+                                f"1e-{self.settings.share_decimals}, beyond exact counting")
         units = np.floor(exact + GRID_EPS).astype(np.int64)
         amount = units / self.scale * price
         if amount.sum() > self.cash:  # rare: rounding at the very edge of the cash

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from backtest.domain.halts import END_OF_DAY, MARKET, Halt
 from backtest.errors import DataError
+from backtest.io.files import HALTS_LIMIT, check_regular
 
 REQUIRED = ("date", "start", "end", "scope", "level")
 MARKET_LEVELS = ("1", "2", "3")
@@ -29,6 +30,9 @@ def load_halts(path: Path | str) -> tuple[Halt, ...]:
     """Parse the halt calendar; halts are returned sorted by date and start."""
     path = Path(path)
     try:
+        problem = check_regular(path, HALTS_LIMIT)
+        if problem is not None:
+            raise DataError(f"halt calendar {problem}", source=path)
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError("halt calendar not found", source=path) from None
@@ -43,7 +47,7 @@ def load_halts(path: Path | str) -> tuple[Halt, ...]:
     if not lines:
         raise DataError("halt calendar is empty (expected a header: "
                         "date,start,end,scope,level,note)", source=path)
-    rows = list(csv.reader([line for _, line in lines]))
+    rows = [_csv_row(line, path, n, no) for n, (no, line) in enumerate(lines)]
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -62,6 +66,17 @@ def load_halts(path: Path | str) -> tuple[Halt, ...]:
 
         halts.append(_parse_row(cell, path, where))
     return tuple(sorted(halts, key=lambda h: (h.date, h.start, h.scope)))
+
+
+def _csv_row(line: str, path: Path, n: int, line_no: int) -> list[str]:
+    """One line as CSV cells; a broken quote is an error naming the row (a quoted
+    cell spans one line: a halt's note has no line breaks)."""
+    try:
+        return next(csv.reader([line], strict=True))
+    except csv.Error as exc:
+        where = f"row {n} (line {line_no})" if n else f"header (line {line_no})"
+        raise DataError(f"not valid CSV: {exc} (an unterminated or stray quote?)",
+                        source=path, where=where) from None
 
 
 def _parse_row(cell, path: Path, where: str) -> Halt:

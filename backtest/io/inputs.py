@@ -85,8 +85,10 @@ def load_inputs(path: str | Path) -> Inputs:
 
 
 # The engine counts shares as int64 units of the share grid (10**-share_decimals
-# shares); beyond 2**63 units a buy would overflow and silently buy nothing.
-UNITS_LIMIT = 2.0**62  # half the range: room for dividends and reinvested gains
+# shares), exact in float64 arithmetic only up to 2**53 units: beyond, holdings
+# drift (a holding of -1e-8 shares). Deposits that could buy more at the lowest
+# price are refused here; gains that get there later stop the engine (one line).
+UNITS_LIMIT = 2.0**53
 _PERIOD_DAYS = {"week": 7, "2weeks": 14, "month": 28, "quarter": 89, "year": 365}
 
 

@@ -31,8 +31,12 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import DataError
+from backtest.io.files import PRICES_LIMIT, check_regular
 
 COLUMNS = ["date", "ticker", "open", "close", "dividend"]
+_RESOURCE_ERRORS = ("Failed to launch worker thread", "Cannot allocate memory",
+                    "Resource temporarily unavailable", "Out of memory")
+MAX_DIVIDEND_RATIO = 100  # a cash dividend is paid out of the share's value: never 100x it
 _KNOWN = {"date", "ticker", "open", "close", "dividend"}
 
 
@@ -43,7 +47,7 @@ def load_prices(path: Path | str) -> pd.DataFrame:
         files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and p.is_file())
         if not files:
             raise DataError("folder has no .parquet files", source=path)
-    elif path.is_file():
+    elif path.exists():
         files = [path]
     else:
         raise DataError("price data not found (no such file or folder)", source=path)
@@ -77,18 +81,24 @@ def validate_prices(df: pd.DataFrame, source: str | Path | None = None) -> pd.Da
 
 def _load_file(path: Path) -> pd.DataFrame:
     try:
+        problem = check_regular(path, PRICES_LIMIT)
         size = path.stat().st_size
     except OSError as exc:
         raise DataError(f"cannot read file ({exc.strerror})", source=path) from None
+    if problem is not None:
+        raise DataError(f"price data {problem}", source=path)
     if size == 0:
         raise DataError("file is empty", source=path)
     try:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
+        table.validate(full=True)  # damaged bytes can still decode: bad UTF-8, offsets
         raw = table.to_pandas()
     except Exception as exc:  # pyarrow raises many types for corrupt input
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, MemoryError) or any(m in detail for m in _RESOURCE_ERRORS):
+            raise MemoryError(detail) from None  # the machine's limit, not the file's fault
         detail = detail.replace(f" '{path}'", "")  # the file is named once, at the start
         raise DataError(
             f"not a readable Parquet file (truncated or corrupt?): {detail}", source=path
@@ -100,7 +110,16 @@ def _normalize(raw: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     raw = _date_from_index(raw)
     if len(raw.columns) == 0 or len(raw) == 0:
         raise DataError("file has no rows", source=source)
-    lower = {str(c).lower(): c for c in raw.columns}
+    lower: dict[str, object] = {}
+    for c in raw.columns:
+        name = str(c).lower()
+        if name in lower:  # `close` and `Close`: which one is the price? never guess
+            a, b = lower[name], c
+            same = f"column {str(a)!r} twice" if str(a) == str(b) else (
+                f"columns {str(a)!r} and {str(b)!r}")
+            raise DataError(f"{same}: column names must differ in more than upper/lower "
+                            "case (keep one)", source=source, where=f"column {name[:40]}")
+        lower[name] = c
     if "date" not in lower:
         raise DataError("missing column 'date'", source=source, where="column date")
     if "ticker" in lower:
@@ -242,9 +261,16 @@ def _parse_dates(col: pd.Series, source) -> np.ndarray:
         # fall back to one value at a time to find the culprit
         for i, v in enumerate(col.tolist()):
             try:
-                pd.Timestamp(v).to_datetime64().astype("datetime64[ns]")
+                ts = pd.Timestamp(v)
             except Exception:
                 raise DataError(f"date {v!r} is not a date", source=source,
+                                where=f"row {i + 1}") from None
+            try:
+                ts.as_unit("ns")
+            except Exception:  # OutOfBoundsDatetime, or NaT
+                raise DataError(f"date {str(v)[:40]!r} is outside the dates prices may have "
+                                f"({pd.Timestamp.min.date() + pd.Timedelta(days=1)} to "
+                                f"{pd.Timestamp.max.date()})", source=source,
                                 where=f"row {i + 1}") from None
         raise DataError("column date cannot be read as dates", source=source,
                         where="column date")
@@ -308,6 +334,9 @@ def _check_values(df: pd.DataFrame, source) -> None:
         (open_ <= 0, lambda i: f"open {open_[i]:g} is not positive"),
         (np.isinf(div), lambda i: f"dividend is infinite ({div[i]})"),
         (div < 0, lambda i: f"dividend {div[i]:g} is negative"),
+        (div > MAX_DIVIDEND_RATIO * close,
+         lambda i: f"dividend {div[i]:g} is more than {MAX_DIVIDEND_RATIO} times the close "
+                   f"{close[i]:g}"),
     ]
     for mask, msg in checks:
         if mask.any():

@@ -20,6 +20,7 @@ import pandas as pd
 
 from backtest.analytics.tax import TAX_TABLES, TaxTables, run_tax_tables
 from backtest.engine.result import RunResult
+from backtest.io.out_folder import check_out, old_name, tmp_prefix, write_manifest
 
 TABLES = ("daily", "trades", "allocations", "holdings", "drift", "events")
 
@@ -41,19 +42,31 @@ def write_tables(result: RunResult, summary: dict[str, Any], folder: Path,
 
 
 @contextlib.contextmanager
-def atomic_folder(dest: Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces `dest` only if the block succeeds."""
+def atomic_folder(dest: Path, *, kind: str | None = None,
+                  force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `dest` only if the block succeeds.
+
+    With a `kind` ("run", "simulate", ...), `dest` is first checked
+    (`out_folder.check_out`: only an empty folder or one this tool wrote is
+    replaced, unless `force`; a symlink is followed), what interrupted writes
+    left beside it is recovered, and the manifest is written last, so a
+    folder with a manifest is complete. Without one (a sweep's variant
+    folders, inside a folder already checked) the caller owns `dest`."""
     dest = Path(dest)
+    if kind is not None:
+        dest = check_out(dest, kind, force=force)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(dest), suffix=".tmp", dir=dest.parent))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
     old: Path | None = None
     try:
         yield tmp
+        if kind is not None:
+            write_manifest(tmp, kind)
         if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+            old = old_name(dest)
             os.replace(dest, old)
         os.replace(tmp, dest)
     except BaseException:
@@ -71,9 +84,12 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
 
 def write_run(result: RunResult, summary: dict[str, Any], dest: Path,
               extra: Callable[[Path], object] | None = None,
-              tax_tables: TaxTables | None = None) -> Path:
-    """Write the run to `dest` atomically; `extra(folder)` adds files (the report)."""
-    with atomic_folder(dest) as folder:
+              tax_tables: TaxTables | None = None, *, force: bool = False) -> Path:
+    """Write the run to `dest` atomically; `extra(folder)` adds files (the report).
+
+    `dest` is replaced only when it is empty or a folder this tool wrote
+    (`force` replaces any folder); a symlink is followed."""
+    with atomic_folder(dest, kind="run", force=force) as folder:
         write_tables(result, summary, folder, tax_tables)
         if extra is not None:
             extra(folder)

@@ -12,6 +12,7 @@ ordered later and a removed one cannot.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from backtest.domain.strategy import (
     TaxSettings,
 )
 from backtest.errors import StrategyError
+from backtest.io.files import STRATEGY_LIMIT, check_regular
 from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, show
 
 TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events",
@@ -105,12 +107,22 @@ def _timestamp(loader: _SafeLoader, node: yaml.Node) -> object:
 
 
 _SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+# YAML 1.1 (PyYAML) reads `1e15` and `2.5E+3` as text: every user means a number
+# (YAML 1.2 agrees), so exponent forms without a dot are floats too.
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+StrategyLoader = _SafeLoader  # for YAML text from elsewhere (compare's --vary values)
 
 
 def read_yaml(path: Path) -> object:
     """The YAML document in `path`; file and syntax problems are StrategyErrors."""
     ck = Checker(path)
     try:
+        problem = check_regular(path, STRATEGY_LIMIT)
+        if problem is not None and not problem.startswith("is a folder"):
+            ck.fail(None, f"{problem}; a strategy file is YAML")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         ck.fail(None, "no such file")

@@ -151,6 +151,12 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     """
     check_options(years, paths, method, block, inflation)
     setup = prepare(strategy_or_path, years, start=start, end=end)
+    if method == "block-bootstrap" and block >= setup.history.days:
+        raise MonteCarloError(
+            f"--block {block} sessions is not shorter than the history window "
+            f"({setup.history.days} days), so every path would be the same: use a smaller "
+            "--block, a longer history (--from/--to) or --method bootstrap",
+            source=setup.strategy.source)
     payload = Payload(setup.history, setup.plan, int(seed), method, int(block))
     own = executor is None
     if own:
@@ -161,6 +167,12 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     try:
         for batch, out in executor.map_unordered(run_batch,
                                                  batches(payload, paths, executor.workers)):
+            if isinstance(out, OverflowError | BacktestError):  # the user's history and years
+                raise MonteCarloError(
+                    f"path {batch.paths[0]}: {out}; the resampled history "
+                    f"({setup.history_start} to {setup.history_end}) over {years:g} years "
+                    "takes the account beyond what can be held exactly: use a longer history "
+                    "or fewer years", source=setup.strategy.source) from None
             if isinstance(out, BaseException):
                 raise RuntimeError(f"paths {batch.paths[0]}-{batch.paths[-1]} failed: "
                                    f"{type(out).__name__}: {out}") from out

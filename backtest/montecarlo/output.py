@@ -118,10 +118,11 @@ def _withdrawal_note(result: MonteCarloResult) -> str:
             "for exceeding the account).")
 
 
-def write_outputs(result: MonteCarloResult, dest: str | Path) -> Path:
-    """Write the run's folder at `dest` (atomically: all or nothing)."""
+def write_outputs(result: MonteCarloResult, dest: str | Path, *, force: bool = False) -> Path:
+    """Write the run's folder at `dest` (atomically: all or nothing); an existing
+    `dest` is replaced only when empty or written by this tool (or with `force`)."""
     dest = Path(dest)
-    with atomic_folder(dest) as folder:
+    with atomic_folder(dest, kind="simulate", force=force) as folder:
         result.paths.to_parquet(folder / "simulation.parquet", index=False)
         result.percentiles.to_parquet(folder / "percentiles.parquet", index=False)
         summary: dict[str, Any] = {**result.headline(), "warnings": list(result.warnings)}

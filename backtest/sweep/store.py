@@ -1,7 +1,10 @@
 """Finished variants on disk: `<out>/variants/<hash>/`, each folder written atomically.
 
-A folder with a summary.json is a finished variant: a rerun of the same
-sweep skips it, so an interrupted sweep resumes where it stopped.
+A folder whose summary.json reads as a JSON object and whose Parquet files
+have readable footers is a finished variant: a rerun of the same sweep skips
+it, so an interrupted sweep resumes where it stopped. A damaged folder (a
+truncated table, an edited summary) is not finished: it is run again and
+replaced.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from backtest.io.run_output import atomic_folder
 from backtest.sweep.runner import VARIANT_FILE
@@ -32,7 +37,22 @@ class ResultStore:
         return self.root / digest
 
     def done(self, digest: str) -> bool:
-        return (self.folder(digest) / "summary.json").is_file()
+        """Whether the variant's folder is complete and readable (else it is rerun)."""
+        folder = self.folder(digest)
+        try:
+            if folder.is_symlink() or not (folder / "summary.json").is_file():
+                return False
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            if not isinstance(summary, dict):
+                return False
+            for table in folder.glob("*.parquet"):
+                pq.read_metadata(table)
+            meta = folder / VARIANT_FILE
+            if meta.exists() and not isinstance(json.loads(meta.read_text("utf-8")), dict):
+                return False
+        except (OSError, ValueError, pa.ArrowException):
+            return False
+        return (folder / "daily.parquet").is_file()
 
     def write(self, digest: str, files: dict[str, bytes]) -> Path:
         """Write a variant's files; the folder appears only when all are written."""

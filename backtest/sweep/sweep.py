@@ -26,6 +26,7 @@ import pandas as pd
 
 from backtest import __version__
 from backtest.errors import BacktestError
+from backtest.io.out_folder import claim, recover_children
 from backtest.sweep.comparison import (
     add_baseline,
     add_summary_extras,
@@ -89,7 +90,8 @@ def compare(strategy: str | Path | Sequence[str | Path],
             on_start: Callable[[int, int], None] | None = None,
             on_error: Callable[[Failure], None] | None = None,
             variants: Sequence[Variant] | None = None,
-            baseline: Mapping[str, Any] | None = None) -> pd.DataFrame:
+            baseline: Mapping[str, Any] | None = None,
+            force: bool = False) -> pd.DataFrame:
     """Run every combination of `vary` over the strategy file(s) and compare them.
 
     strategy: one file (its variants are named by their values) or several
@@ -106,6 +108,9 @@ def compare(strategy: str | Path | Sequence[str | Path],
     baseline: key path -> value naming the variant the others are measured
               against; by default the first strategy file as written (run as
               one more variant when no variant of the grid is the same document).
+    force:    write into `out` even when it is a non-empty folder this tool did not
+              write (by default only an empty or missing folder, or an earlier
+              sweep's, is used; `backtest.io.out_folder`).
 
     Returns the comparison table (also in `<out>/comparison.parquet` and .csv);
     its `error` column is set for the variants that failed.
@@ -116,7 +121,10 @@ def compare(strategy: str | Path | Sequence[str | Path],
     sort_key = parse_sort(sort, keys)
     variants = list(variants)
     base = _baseline(strategy, variants, baseline, risk_free)
-    store = ResultStore(out if out is not None else default_out(variants))
+    dest = claim(out if out is not None else default_out(variants), "compare", force=force,
+                 kinds=("compare",))
+    recover_children(dest / "variants")  # what a killed sweep left half-written
+    store = ResultStore(dest)
     failures = run_variants(variants, store, executor, risk_free=risk_free,
                             variant_reports=variant_reports, progress=progress,
                             on_start=on_start, on_error=on_error)

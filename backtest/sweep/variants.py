@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from backtest.errors import BacktestError, DataError, StrategyError
-from backtest.io.strategy_file import parse_strategy, read_yaml
+from backtest.io.strategy_file import StrategyLoader, parse_strategy, read_yaml
 
 # Top-level sections created on demand when an override sets a key inside them.
 CREATABLE_SECTIONS = ("account", "rebalance", "data", "tax")
@@ -59,11 +59,16 @@ class Variant:
 
 
 def parse_value(text: str) -> Any:
-    """One override value: a YAML scalar (`500` an int, `true` a bool, `never` text)."""
+    """One override value: a YAML scalar (`500` an int, `true` a bool, `never` text),
+    read as the strategy file's YAML is (`1e15` a number, `2024-02-30` text that the
+    strategy check then names)."""
     try:
-        value = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError, OverflowError):  # 2024-02-30: the parser names it
+        value = yaml.load(text, Loader=StrategyLoader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
         return text
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # `!!float abc`
+        raise KeyPathError(f"--vary value {text!r} cannot be read as YAML: "
+                           f"{' '.join(str(exc).split())}"[:200]) from None
     return text if value is None and text.strip() not in ("null", "~", "") else value
 
 
@@ -157,6 +162,51 @@ def set_path(doc: Any, path: str, value: Any) -> Any:
         else:
             raise KeyPathError(f"{path}: {done} is a single value, not a mapping or a list")
     return out  # pragma: no cover (the loop always returns or raises)
+
+
+def _walk(doc: Any, path: str) -> tuple[list[str], Any]:
+    """The canonical parts of key path `path` in `doc` (mapping keys as spelled in the
+    document, list indexes as plain numbers: `cashflows.00` is `cashflows.0`) and the
+    value there (`_MISSING` past the end of what exists)."""
+    parts = path.split(".")
+    node: Any = doc
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        if isinstance(node, dict):
+            found = _match_key(node, parts, i)
+            if found is None:
+                return out + parts[i:], _MISSING
+            k, i = found
+            out.append(str(k))
+            node = node[k]
+        elif isinstance(node, list):
+            try:
+                j = int(parts[i])
+            except ValueError:
+                return out + parts[i:], _MISSING
+            out.append(str(j))
+            i += 1
+            node = node[j] if 0 <= j < len(node) else _MISSING
+        else:
+            return out + parts[i:], _MISSING
+    return out, node
+
+
+_MISSING = object()
+
+
+def canonical_path(doc: Any, path: str) -> str:
+    """`path` as the document spells it (`cashflows.00.deposit` -> `cashflows.0.deposit`)."""
+    return ".".join(_walk(doc, path)[0])
+
+
+def get_path(doc: Any, path: str) -> Any:
+    """The value at key path `path` of `doc` (after `set_path`, the value it holds)."""
+    value = _walk(doc, path)[1]
+    if value is _MISSING:
+        raise KeyPathError(f"{path}: not in the document")
+    return value
 
 
 def resolve_data_paths(doc: Any, base_dir: Path) -> Any:
@@ -288,21 +338,30 @@ def build_variants(paths: Sequence[str | Path], vary: Mapping[str, Sequence[Any]
         path = Path(path)
         base = read_yaml(path) if doc is None else doc
         for combo in combos:
-            pairs = " ".join(f"{k}={show_value(v)}" for k, v in combo)
-            name = " ".join(x for x in ((stem if len(paths) > 1 else ""), pairs) if x)
-            name = name or stem
-            out.append(_variant(base, path, combo, name, prints, settings))
+            out.append(_variant(base, path, combo, stem if len(paths) > 1 else "", stem,
+                                prints, settings))
     return out
 
 
-def _variant(base: Any, path: Path, combo: tuple[tuple[str, Any], ...], name: str,
-             prints: DataFingerprints, settings: Mapping[str, Any] | None) -> Variant:
+def _name(prefix: str, stem: str, combo: tuple[tuple[str, Any], ...]) -> str:
+    pairs = " ".join(f"{k}={show_value(v)}" for k, v in combo)
+    return " ".join(x for x in (prefix, pairs) if x) or stem
+
+
+def _variant(base: Any, path: Path, combo: tuple[tuple[str, Any], ...], prefix: str,
+             stem: str, prints: DataFingerprints,
+             settings: Mapping[str, Any] | None) -> Variant:
+    name = _name(prefix, stem, combo)
     doc = base
     try:
+        _check_distinct(base, [k for k, _ in combo])
         for k, v in combo:
             doc = set_path(doc, k, v)
+        # what the variant is, read back from the document it runs (never the raw option)
+        combo = tuple((k, get_path(doc, k)) for k, _ in combo)
     except KeyPathError as exc:
         raise KeyPathError(exc.message, source=f"{path} (variant {name})") from None
+    name = _name(prefix, stem, combo)
     doc = resolve_data_paths(doc, path.parent)
     try:
         strategy = parse_strategy(doc, source=path, base_dir=path.parent)
@@ -311,6 +370,17 @@ def _variant(base: Any, path: Path, combo: tuple[tuple[str, Any], ...], name: st
         raise StrategyError(exc.message, source=f"{path} (variant {name})",
                             where=exc.where) from None
     return Variant(name=name, values=combo, document=doc, source=path, hash=digest)
+
+
+def _check_distinct(doc: Any, keys: Sequence[str]) -> None:
+    """Two --vary keys naming the same place (`cashflows.0` and `cashflows.00`) would run
+    one value under the other's label: refused."""
+    seen: dict[str, str] = {}
+    for k in keys:
+        c = canonical_path(doc, k)
+        if c in seen:
+            raise KeyPathError(f"--vary {k}: the same key as --vary {seen[c]} ({c})")
+        seen[c] = k
 
 
 def _stems(paths: list[Path]) -> list[str]:

@@ -123,7 +123,11 @@ def test_random_parquet_tables(table: pa.Table) -> None:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "p.parquet"
         pq.write_table(table, path)
-        event("loaded" if load_or_data_error(path) is not None else "DataError")
+        loaded = load_or_data_error(path)
+        event("loaded" if loaded is not None else "DataError")
+        if loaded is not None:  # `close` and `Close` both there: never a guess between them
+            folded = [n.lower() for n in table.column_names]
+            assert len(set(folded)) == len(folded), table.column_names
 
 
 @FUZZ
@@ -260,3 +264,39 @@ def test_halt_calendars_from_any_bytes(blob: bytes) -> None:
         path.write_bytes(blob)
         with contextlib.suppress(BacktestError):
             load_halts(path)
+
+
+@FUZZ
+@given(st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
+       st.integers(0, 4), st.sampled_from(["date32", "timestamp", "text"]))
+def test_dates_far_outside_the_usual_range_name_their_row(day: dt.date, row: int,
+                                                          kind: str) -> None:
+    days = [dt.date(2024, 1, 2 + i) for i in range(5)]
+    days[row] = day
+    values = {"date32": pa.array(days, pa.date32()),
+              "timestamp": pa.array([dt.datetime(d.year, d.month, d.day) for d in days],
+                                    pa.timestamp("us")),
+              "text": pa.array([d.isoformat() for d in days])}[kind]
+    table = pa.table({"date": values, "ticker": [f"T{i}" for i in range(5)],
+                      "close": [10.0] * 5})
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "p.parquet"
+        pq.write_table(table, path)
+        try:
+            df = load_prices(path)
+        except DataError as exc:
+            assert f"row {row + 1}" in exc.line(), exc.line()
+            assert not pd.Timestamp.min.date() < day < pd.Timestamp.max.date()
+            return
+        assert day in set(df["date"].dt.date)
+
+
+QUOTED = st.text(alphabet='ab",\' 1', max_size=10)
+
+
+@FUZZ
+@given(st.lists(st.tuples(QUOTED, QUOTED), min_size=1, max_size=4))
+def test_halt_rows_with_quotes_anywhere(cells: list[tuple[str, str]]) -> None:
+    """Unterminated and stray quotes in any cell: rows or one line naming the row."""
+    lines = [HEADER] + [f"2024-02-06,09:30,{a},market,1,{b}" for a, b in cells]
+    load_halts_or_data_error("\n".join(lines) + "\n")

@@ -175,6 +175,39 @@ def swap_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+def far_date(df: pd.DataFrame):
+    """A date32 column with a year pandas cannot hold (3000)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    days = [d.date() for d in df["date"]]
+    days[3] = dt.date(3000, 1, 1)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return table.set_column(0, "date", pa.array(days, pa.date32())), pq
+
+
+def write_far_date(d: Path) -> None:
+    table, pq = far_date(prices())
+    pq.write_table(table, d / "prices.parquet")
+
+
+def fifo(name: str, key: str) -> Mutation:
+    def mutate(d: Path) -> None:
+        import os
+
+        os.mkfifo(d / name)
+        old = {"halts": "halts: halts.csv", "prices": "prices: prices.parquet"}[key]
+        (d / "strategy.yaml").write_text(STRATEGY.replace(old, f"{key}: {name}"))
+    return mutate
+
+
+def strategy_is_dev_zero(d: Path) -> None:
+    (d / "strategy.yaml").unlink()
+    (d / "strategy.yaml").symlink_to("/dev/zero")
+
+
 S, P, H = "strategy.yaml", "prices.parquet", "halts.csv"
 
 # (id, mutation, file named, fragments the one line must contain)
@@ -322,6 +355,32 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
     ("halt-empty-file", halts(""), H, ("halt calendar is empty",)),
     ("halt-binary", lambda d: (d / "halts.csv").write_bytes(b"\xff\xfe\x00garbage\x00"), H,
      ("cannot read halt calendar",)),
+    # --- issue 14: silent wrong numbers, tracebacks, unclear messages
+    ("close-and-Close", frame(lambda df: df.assign(Close=df["close"] * 2)), P,
+     ("columns 'close' and 'Close'", "more than upper/lower case")),
+    ("date-and-DATE", frame(lambda df: df.assign(DATE=df["date"])), P,
+     ("columns 'date' and 'DATE'",)),
+    ("dividend-1e300", set_cell("dividend", 5, 1e300), P,
+     ("row 6", "dividend 1e+300 is more than 100 times the close")),
+    ("date-year-3000", write_far_date, P,
+     ("row 4", "'3000-01-01' is outside the dates prices may have")),
+    ("halt-unterminated-quote", halt_row('2024-02-08,09:30,10:00,market,1,"no end'), H,
+     ("row 3 (line 4)", "not valid CSV", "unterminated")),
+    ("halt-stray-quote", halt_row('2024-02-08,09:30,"10:00"x,market,1,'), H,
+     ("row 3 (line 4)", "not valid CSV")),
+    ("halts-dev-zero", sub("halts: halts.csv", "halts: /dev/zero"), "/dev/zero",
+     ("halt calendar is a character device, not a regular file",)),
+    ("halts-fifo", fifo("pipe.csv", "halts"), "pipe.csv",
+     ("halt calendar is a named pipe (FIFO), not a regular file",)),
+    ("prices-dev-zero", sub("prices: prices.parquet", "prices: /dev/zero"), "/dev/zero",
+     ("price data is a character device, not a regular file",)),
+    ("prices-fifo", fifo("pipe.parquet", "prices"), "pipe.parquet",
+     ("price data is a named pipe (FIFO)",)),
+    ("strategy-dev-zero", strategy_is_dev_zero, S,
+     ("is a character device, not a regular file; a strategy file is YAML",)),
+    # YAML 1.1 reads 1e15 as text: read as the number every user means (then too big)
+    ("deposit-1e15-is-a-number", sub("deposit: 1000", "deposit: 1e15"), S,
+     ("cashflows: deposits of up to $1e+15", "share decimals can count")),
 ]
 
 

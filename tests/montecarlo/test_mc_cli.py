@@ -43,7 +43,8 @@ def test_a_small_run_writes_its_files(strategy, tmp_path):
     assert "success rate" in res.output and f"wrote {out}/" in res.output
     names = {p.name for p in out.iterdir()}
     assert names == {"simulation.parquet", "percentiles.parquet", "montecarlo.json", "fan.png",
-                     "final_values.png", "montecarlo.html"}
+                     "final_values.png", "montecarlo.html",
+                     ".pie-backtest.json"}  # the manifest: a folder this tool wrote
     table = pd.read_parquet(out / "simulation.parquet")
     assert list(table.columns) == list(PATH_COLUMNS)
     assert list(table["path"]) == list(range(8)) and (table["seed"] == 5).all()
