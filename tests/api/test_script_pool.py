@@ -31,7 +31,8 @@ with open(here / "ran.txt", "a") as fh:
     fh.write("ran\\n")
 table = backtest.compare({basic!r}, {{"account.cash_minimum": [0, 50]}},
                          out=here / "sweep", workers=2, report=False)
-mc = backtest.simulate({basic!r}, years=0.1, paths=4, seed=3, workers=2)
+# 5-session blocks: the example has 19 sessions, shorter than the default block
+mc = backtest.simulate({basic!r}, years=0.1, paths=4, seed=3, block=5, workers=2)
 print(json.dumps({{
     "final": {{str(int(r["account.cash_minimum"])): r["final_value"]
               for _, r in table.iterrows()}},
@@ -55,7 +56,7 @@ def test_sweep_in_a_script_without_main_guard(tmp_path: Path):
     for minimum in (0, 50):
         alone = backtest.run(BASIC, {"account.cash_minimum": minimum}).summary()
         assert out["final"][str(minimum)] == pytest.approx(alone["final_value"], abs=1e-9)
-    serial = backtest.simulate(BASIC, years=0.1, paths=4, seed=3, workers=1)
+    serial = backtest.simulate(BASIC, years=0.1, paths=4, seed=3, block=5, workers=1)
     assert out["mc"] == pytest.approx([float(v) for v in serial.paths["final_value"]])
     # The script's top level ran once: no worker imported it.
     assert (tmp_path / "ran.txt").read_text() == "ran\n"
