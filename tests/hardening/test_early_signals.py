@@ -57,7 +57,7 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
     from test_run_bad_inputs import write_inputs
 
-    import backtest.cli.run as run_cli
+    import backtest.app as app
     from backtest.cli import cli
 
     strategy = write_inputs(tmp_path / "in")
@@ -65,7 +65,7 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch) -> None:
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(run_cli, "run_simulation", exhausted)
+    monkeypatch.setattr(app, "simulate", exhausted)
     res = CliRunner().invoke(cli, ["run", str(strategy), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2
     lines = res.stderr.splitlines()
