@@ -29,7 +29,7 @@ from backtest.engine.book import Book, TreeShape
 from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import Request, Withdrawal
-from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
+from backtest.engine.schedule import cashflow_amounts, new_period_sessions, session_of
 from backtest.engine.weights import first_breach, membership, slice_weights
 from backtest.engine.window import Window, WindowPrices
 
@@ -88,11 +88,11 @@ class Simulation:
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
         for flow in self.strategy.cashflows:
-            for i in cashflow_sessions(flow, sessions):
+            for i, amount, fraction in cashflow_amounts(flow, sessions, self.strategy.cpi):
                 if flow.kind == "deposit":
-                    self.deposit_in[i] += flow.amount
+                    self.deposit_in[i] += amount
                 else:
-                    self.requests_at[i].append(Withdrawal(flow.amount))
+                    self.requests_at[i].append(Withdrawal(amount, fraction))
         for ev in self.strategy.events:
             i = session_of(sessions, ev.date)
             if i is not None:

@@ -159,20 +159,23 @@ class Window:
 
     def _withdrawal(self, req: Withdrawal) -> None:
         invested = float(self._leaf_values().sum())
-        if req.amount > self.cash + invested + 1e-9:
+        amount = req.amount  # a percent of the account is its dollars at this window
+        if req.fraction is not None:
+            amount = req.fraction * (self.cash + invested)
+        if amount > self.cash + invested + 1e-9:
             self.out.events.append(
                 ("rejected", f"{describe(req)} exceeds the account value "
                              f"{self.cash + invested:.2f}"))
             return
-        rest = req.amount - min(self.cash, req.amount)
+        rest = amount - min(self.cash, amount)
         plan: Plan = []
         if rest > 0:
             plan = self._sell_plan(self.book.root, rest)
             if self._defer_if_halted(req, plan):
                 return
         self._execute_sells(plan, "withdrawal")
-        self.cash = max(0.0, self.cash - req.amount)
-        self.out.withdrawn += req.amount
+        self.cash = max(0.0, self.cash - amount)
+        self.out.withdrawn += amount
 
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum

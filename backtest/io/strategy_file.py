@@ -12,6 +12,7 @@ ordered later and a removed one cannot.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from backtest.domain.strategy import (
     Cashflow,
     DataSpec,
     Event,
+    PriceIndex,
     Order,
     RebalancePolicy,
     RebalanceRequest,
@@ -38,9 +40,9 @@ from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, s
 
 TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events",
             "tax")
-DATA_KEYS = ("prices", "halts", "start", "end")
+DATA_KEYS = ("prices", "halts", "start", "end", "cpi")
 ACCOUNT_KEYS = tuple(AccountSettings.__dataclass_fields__)
-CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end")
+CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end", "indexed")
 EVENT_KINDS = ("set_targets", "remove_slice", "add_slice", "order", "rebalance")
 WINDOWS = ("morning", "afternoon", "both")
 ALLOCATIONS = ("waterfill", "proportional")
@@ -75,9 +77,33 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
     tax = _tax(ck, doc.get("tax"))
+    cpi = _cpi(ck, data, cashflows, source)
     return Strategy(name=name, data=data, portfolio=portfolio, account=account,
                     cashflows=cashflows, rebalance=rebalance, events=events, source=source,
-                    tax=tax)
+                    tax=tax, cpi=cpi)
+
+
+def _cpi(ck: Checker, data: DataSpec, flows: tuple[Cashflow, ...],
+         source: Path) -> PriceIndex | None:
+    """The CPI series, read only when a cash flow is indexed to it."""
+    from backtest.io.cpi import default_cpi_path, load_cpi
+
+    indexed = [(i, f) for i, f in enumerate(flows) if f.indexed == "cpi"]
+    if not indexed:
+        return None
+    first = index("cashflows", indexed[0][0])
+    path = data.cpi or default_cpi_path(data.prices)
+    if path is None:
+        ck.fail(key(first, "indexed"), "cpi needs a CPI series: name one as data.cpi "
+                                       "(a Parquet file with columns date, cpi)")
+    where = "data.cpi" if data.cpi is not None else key(first, "indexed")
+    cpi = load_cpi(path, source=source, where=where)
+    for i, flow in indexed:
+        assert flow.start is not None
+        if flow.start < cpi.dates[0]:
+            ck.fail(key(index("cashflows", i), "start"),
+                    f"{flow.start} is before the CPI series starts ({cpi.dates[0]} in {path})")
+    return cpi
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -184,7 +210,9 @@ def _data(ck: Checker, value: object, base_dir: Path) -> DataSpec:
     start = _optional_date(ck, value, "start", "data")
     end = _optional_date(ck, value, "end", "data")
     ck.date_range(start, end, "data")
-    return DataSpec(prices=prices, halts=halts, start=start, end=end)
+    cpi = value.get("cpi")
+    cpi = _path(ck, cpi, "data.cpi", base_dir) if cpi is not None else None
+    return DataSpec(prices=prices, halts=halts, start=start, end=end, cpi=cpi)
 
 
 def _path(ck: Checker, value: object, where: str, base_dir: Path) -> Path:
@@ -230,14 +258,17 @@ def _cashflow(ck: Checker, item: object, where: str) -> Cashflow:
     item = ck.mapping(item, where)
     ck.keys(item, where, CASHFLOW_KEYS)
     kind = ck.exactly_one(item, where, ("deposit", "withdrawal"), "amount")
-    amount = ck.positive(item[kind], key(where, kind))
+    percent = _percent(ck, item[kind], key(where, kind), kind)
+    amount = 0.0 if percent is not None else ck.positive(item[kind], key(where, kind))
     when = ck.exactly_one(item, where, ("date", "every"), "timing")
+    indexed = _indexed(ck, item, where, when, percent)
     if when == "date":
         for extra in ("start", "end"):
             if extra in item:
                 ck.fail(key(where, extra), "only goes with every (a recurring item); "
                                            "a one-off item has just date")
-        return Cashflow(kind=kind, amount=amount, date=ck.date(item["date"], key(where, "date")))
+        return Cashflow(kind=kind, amount=amount, date=ck.date(item["date"], key(where, "date")),
+                        percent=percent)
     every = ck.choice(item["every"], key(where, "every"), FREQUENCIES)
     if item.get("start") is None:
         ck.fail(key(where, "start"), "required for a recurring item "
@@ -245,7 +276,52 @@ def _cashflow(ck: Checker, item: object, where: str) -> Cashflow:
     start = ck.date(item["start"], key(where, "start"))
     end = _optional_date(ck, item, "end", where)
     ck.date_range(start, end, where)
-    return Cashflow(kind=kind, amount=amount, every=every, start=start, end=end)
+    return Cashflow(kind=kind, amount=amount, every=every, start=start, end=end,
+                    indexed=indexed, percent=percent)
+
+
+def _percent(ck: Checker, value: object, where: str, kind: str) -> float | None:
+    """`withdrawal: 4%` (a yearly percent of the account's value) as 0.04, else None."""
+    if not (isinstance(value, str) and value.strip().endswith("%")):
+        return None
+    if kind != "withdrawal":
+        ck.fail(where, f"a percent ({value.strip()}) is only for a withdrawal; "
+                       "a deposit is a dollar amount")
+    try:
+        pct = float(value.strip()[:-1])
+    except ValueError:
+        ck.fail(where, f"must be a dollar amount or a percent such as 4%, got {show(value)}")
+    if not (math.isfinite(pct) and 0 < pct <= 100):
+        ck.fail(where, f"a percent of the account must be more than 0% and at most 100%, "
+                       f"got {value.strip()}")
+    return pct / 100.0
+
+
+def _indexed(ck: Checker, item: dict, where: str, when: str,
+             percent: float | None) -> float | str | None:
+    """`indexed: 0.025` (a yearly rate), `indexed: 2.5%` or `indexed: cpi`."""
+    value = item.get("indexed")
+    here = key(where, "indexed")
+    if value is None:
+        return None
+    if when == "date":
+        ck.fail(here, "only goes with every (a recurring item's amount rises each year)")
+    if percent is not None:
+        ck.fail(here, "a percent of the account needs no indexing (it follows the account)")
+    if isinstance(value, str) and value.strip().lower() == "cpi":
+        return "cpi"
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            rate = float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            rate = math.nan
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        rate = float(value)
+    else:
+        rate = math.nan
+    if not (math.isfinite(rate) and -1 < rate <= 1):
+        ck.fail(here, f"must be a yearly rate (0.025 or 2.5%) or cpi, got {show(value)}")
+    return rate
 
 
 def _rebalance(ck: Checker, value: object) -> RebalancePolicy:
