@@ -59,7 +59,8 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
-    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
+    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots,
+                        cashflows=inputs.strategy.cashflows)
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
@@ -93,7 +94,10 @@ def _headline(s: dict, dest: Path) -> str:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:+.2%}"
 
-    return (f"{one_line(str(s['name']))}: {s['start']} to {s['end']}\n"
+    from backtest.cli.plan_lines import plan_lines
+
+    plan = "".join(f"{line}\n" for line in plan_lines(s))
+    return (f"{one_line(str(s['name']))}: {s['start']} to {s['end']}\n{plan}"
             f"  final value  ${s['final_value']:,.2f}   deposits ${s['total_deposits']:,.2f}"
             f"   withdrawals ${s['total_withdrawals']:,.2f}\n"
             f"  TWR {pct(s['twr'])}   MWR {pct(s['mwr'])}   CAGR {pct(s['cagr'])}"

@@ -33,6 +33,8 @@ class RunResult:
     total_deposits: float
     total_withdrawals: float
     total_dividends: float
+    deposits: np.ndarray | None = None  # per session, for the withdrawal measures
+    withdrawals: np.ndarray | None = None
 
 
 def run(sim: Simulation) -> RunResult:
@@ -110,6 +112,8 @@ def tabulate(sim: Simulation) -> RunResult:
         total_deposits=float(sim.deposits.sum()),
         total_withdrawals=float(sim.withdrawals.sum()),
         total_dividends=float(sim.dividends.sum()),
+        deposits=sim.deposits.copy(),
+        withdrawals=sim.withdrawals.copy(),
     )
 
 

@@ -298,19 +298,37 @@ def _tax_context(summary: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def plan_cards(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Headline cards of a withdrawal plan: the depletion date first, the rate, the
+    schedules that stop before the end (summary.json's depleted_on, withdrawal_rate,
+    withdrawal_schedule)."""
+    cards = []
+    if summary.get("depleted_on"):
+        cards.append(("Money ran out on", fmt_date(summary["depleted_on"]), "neg"))
+    if summary.get("withdrawal_rate"):
+        cards.append(("Withdrawal rate (first year)",
+                      fmt_pct(summary["withdrawal_rate"], sign=False), ""))
+    for line in summary.get("withdrawal_schedule") or ():
+        label, _, value = str(line).partition(": ")
+        cards.append((label.capitalize(), value.split(" (")[0], "neg"))
+    return cards
+
+
 def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
     """The report page as text (images inlined as base64 data URIs)."""
     run, p, m = a.run, a.performance, a.money
+    gone = run.summary.get("depleted_on")  # a depleted plan's headline is the depletion
     headline = [
         ("Final value", fmt_money(m["final_value"]), ""),
         ("Deposits", fmt_money(m["total_deposits"]), ""),
         ("Withdrawals", fmt_money(m["total_withdrawals"]), ""),
         ("Gain", fmt_money(m["gain"]), sign_class(m["gain"])),
-        ("TWR", fmt_pct(p["twr"]), sign_class(p["twr"])),
+        ("TWR", fmt_pct(p["twr"]), "" if gone else sign_class(p["twr"])),
         ("MWR (annual)", fmt_pct(p["mwr"]), sign_class(p["mwr"])),
         ("CAGR", fmt_pct(p["cagr"]), sign_class(p["cagr"])),
         ("Max drawdown", fmt_pct(p["max_drawdown"]), sign_class(p["max_drawdown"])),
     ]
+    headline[:0] = plan_cards(run.summary)
     chart_list = [{"key": k, "file": CHART_FILES[k][0], "title": CHART_FILES[k][1],
                    "data": base64.b64encode(charts[k]).decode("ascii")}
                   for k in CHART_FILES if k in charts]
