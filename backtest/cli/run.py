@@ -59,8 +59,7 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     result = run_simulation(Simulation(inputs.strategy, inputs.market))
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
-    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots,
-                        cashflows=inputs.strategy.cashflows)
+    summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:

@@ -35,6 +35,7 @@ class RunResult:
     total_dividends: float
     deposits: np.ndarray | None = None  # per session, for the withdrawal measures
     withdrawals: np.ndarray | None = None
+    cashflows: tuple = ()  # the strategy's, to name schedules that end early
 
 
 def run(sim: Simulation) -> RunResult:
@@ -114,6 +115,7 @@ def tabulate(sim: Simulation) -> RunResult:
         total_dividends=float(sim.dividends.sum()),
         deposits=sim.deposits.copy(),
         withdrawals=sim.withdrawals.copy(),
+        cashflows=sim.strategy.cashflows,
     )
 
 

@@ -8,7 +8,7 @@ from backtest.analytics import withdrawals as W
 from backtest.analytics.drift import max_abs_drift
 from backtest.analytics.metrics import clean_dict, performance_summary
 from backtest.analytics.tax import TaxTables, run_tax_summary
-from backtest.domain.strategy import Cashflow, TaxSettings
+from backtest.domain.strategy import TaxSettings
 from backtest.engine.result import RunResult
 
 SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_withdrawals",
@@ -18,13 +18,11 @@ SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_
 
 def summarize(result: RunResult, *, risk_free: float = 0.0,
               tax: TaxSettings | None = None,
-              tax_tables: TaxTables | None = None,
-              cashflows: tuple[Cashflow, ...] = ()) -> dict[str, Any]:
+              tax_tables: TaxTables | None = None) -> dict[str, Any]:
     """The contract's keys first, then the extra measures the report uses, then
     the tax estimate (analytics/tax.py; `tax` is the strategy's `tax:` section,
     default brokerage lot order, 24% short-term, 15% long-term). `tax_tables`
-    reuses lot tables already built with that lot method. `cashflows` (the
-    strategy's) names withdrawal schedules that end before the run does."""
+    reuses lot tables already built with that lot method."""
     perf = performance_summary(result.daily, risk_free=risk_free)
     daily = result.daily
     out: dict[str, Any] = {
@@ -46,7 +44,8 @@ def summarize(result: RunResult, *, risk_free: float = 0.0,
         if len(result.events) else 0
     ordered.update(withdrawal_measures(result))
     ordered["withdrawal_schedule"] = W.schedule_coverage(
-        cashflows, result.daily["date"].to_numpy().astype("datetime64[D]"))
+        result.cashflows, result.daily["date"].to_numpy().astype("datetime64[D]"))
+    ordered["risk_free"] = float(risk_free)  # what Sharpe and Sortino used
     ordered.update(run_tax_summary(result, tax, tables=tax_tables))
     return clean_dict(ordered)
 

@@ -42,10 +42,10 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
         prices = load_prices(strategy.data.prices)
     halts = load_halts(strategy.data.halts) if strategy.data.halts is not None else ()
     try:
-        return build_market(prices, strategy.tickers(), start=strategy.data.start,
-                            end=strategy.data.end, halts=halts,
-                            start_tickers=strategy.portfolio.tickers(),
-                            source=strategy.data.prices)
+        market, warnings = build_market(prices, strategy.tickers(),
+                                        start=strategy.data.start, end=strategy.data.end,
+                                        halts=halts, start_tickers=strategy.portfolio.tickers(),
+                                        source=strategy.data.prices)
     except DataError as exc:
         # data.start / data.end are keys of the strategy file: name that file (and the
         # price data the dates were checked against)
@@ -53,6 +53,19 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
             raise DataError(f"{exc.message} in {strategy.data.prices}",
                             source=strategy.source, where=exc.where) from None
         raise
+    return market, [*warnings, *_cpi_notes(strategy, market)]
+
+
+def _cpi_notes(strategy: Strategy, market: Market) -> list[str]:
+    """A warning when the CPI series stops before the run does (its last level holds)."""
+    cpi = strategy.cpi
+    if cpi is None or not len(market.sessions):
+        return []
+    last = market.sessions[-1].astype(object)
+    if (last - cpi.dates[-1]).days <= 45:  # a monthly series is a month behind at most
+        return []
+    return [f"the CPI series ends on {cpi.dates[-1]}: CPI-indexed amounts after it stay "
+            f"at its last level (the run ends on {last})"]
 
 
 def load_inputs(path: str | Path) -> Inputs:
