@@ -53,6 +53,28 @@ class MonteCarloResult:
         years = self.paths["first_failure_year"].dropna().astype(int)
         return years.value_counts().sort_index().rename("paths").rename_axis("year")
 
+    @property
+    def depleted_paths(self) -> int:
+        """Paths on which a withdrawal could not be paid in full."""
+        return int((~self.paths["success"]).sum()) if self.has_withdrawals else 0
+
+    def depletion(self) -> dict[str, Any]:
+        """When the money ran out on the failed paths, in years (1 = the first 252 sessions),
+        and the median final value of the paths that lasted (a failed path's final value
+        is what a rejected withdrawal left, not an outcome)."""
+        p = self.paths
+        lasted = p.loc[p["success"], "final_value"] if self.has_withdrawals else p["final_value"]
+        years = p["first_failure_year"].dropna().astype(int)
+        return {
+            "depleted_paths": self.depleted_paths,
+            "depletion_year_median": _json(float(years.median())) if len(years) else None,
+            "depletion_year_earliest": int(years.min()) if len(years) else None,
+            "depletion_year_percentiles": {f"p{k}": _json(float(np.percentile(years, k)))
+                                           for k in (5, 25, 50)} if len(years) else {},
+            "median_final_value_lasting": _json(float(lasted.median())) if len(lasted)
+            else None,
+        }
+
     def headline(self) -> dict[str, Any]:
         """The numbers a reader wants first (JSON-ready)."""
         p = self.paths
@@ -75,6 +97,7 @@ class MonteCarloResult:
             "scheduled_withdrawals": _json(self.scheduled_withdrawals),
             "success_rate": _json(self.success_rate),
             "failure_years": {str(k): int(v) for k, v in self.failure_years.items()},
+            **self.depletion(),
             **{k: _json(v) if isinstance(v, float) else v for k, v in self.settings.items()},
         }
 
