@@ -294,6 +294,7 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
         "tickers": list(h.tickers),
         "start_prices": {t: float(p) for t, p in zip(h.tickers, h.start_close, strict=True)},
         "starting_balance": float(plan.starting_balance),
+        "withdraws": bool(len(plan.withdrawal_sessions)),
         "withdrawal_schedule": list(plan.coverage),
         **(rates.as_dict() if rates is not None else {}),
     }

@@ -41,7 +41,8 @@ class MonteCarloResult:
 
     @property
     def has_withdrawals(self) -> bool:
-        return self.scheduled_withdrawals > 0
+        # a percent-of-the-account plan schedules no dollars, yet withdraws
+        return self.scheduled_withdrawals > 0 or bool(self.settings.get("withdraws"))
 
     @property
     def median_final_value(self) -> float:
@@ -159,7 +160,7 @@ def build_result(name: str, results: Sequence[PathResult], dates: np.ndarray, *,
     rs = sorted(results, key=lambda r: r.path)
     values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
     table = path_table(rs, seed, inflation)
-    success = (float(table["success"].mean()) if scheduled_withdrawals > 0 and len(table)
-               else math.nan)
+    withdraws = scheduled_withdrawals > 0 or bool(settings.get("withdraws"))
+    success = float(table["success"].mean()) if withdraws and len(table) else math.nan
     return MonteCarloResult(name, table, percentile_table(values, dates, inflation), values,
                             success, scheduled_withdrawals, dict(settings), tuple(warnings))
