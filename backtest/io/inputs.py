@@ -12,6 +12,7 @@ import yaml
 from backtest.domain.strategy import Strategy
 from backtest.engine.market import Market
 from backtest.errors import DataError, StrategyError
+from backtest.io.caveats import no_open_note
 from backtest.io.halts import load_halts
 from backtest.io.market_builder import build_market
 from backtest.io.prices import load_prices
@@ -53,7 +54,8 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
             raise DataError(f"{exc.message} in {strategy.data.prices}",
                             source=strategy.source, where=exc.where) from None
         raise
-    return market, [*warnings, *_cpi_notes(strategy, market)]
+    no_open = no_open_note([strategy.account.window], market.has_open, strategy.data.prices)
+    return market, [*warnings, *([no_open] if no_open else []), *_cpi_notes(strategy, market)]
 
 
 def _cpi_notes(strategy: Strategy, market: Market) -> list[str]:

@@ -169,7 +169,7 @@ def prepare(strategy_or_path: Strategy | str | Path, years: float, *,
             market, more = market_for(window, prices)
         except DataError as exc:
             raise MonteCarloError(exc.message, source="--from/--to") from None
-        warnings = [*warnings, *more]
+        warnings = list(dict.fromkeys([*warnings, *more]))  # each caveat once
     tickers = strategy.portfolio.tickers()
     cols = [market.tickers.index(t) for t in tickers]
     if len(market.sessions) < 2:
