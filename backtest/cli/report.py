@@ -16,16 +16,19 @@ from backtest.errors import BacktestError
                    "PATH:TICKER, or a ticker found in --prices (default: data/sample/).")
 @click.option("--prices", metavar="PATH", default=None,
               help="Price file or folder in which to look up a --benchmark ticker.")
-@click.option("--risk-free", "risk_free", type=float, default=0.0, show_default=True,
-              help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%).")
+@click.option("--risk-free", "risk_free", type=float, default=None,
+              help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%) "
+                   "[default: the one the run used, recorded in summary.json].")
 @click.option("--band", type=float, default=5.0, show_default=True,
               help="Drift band in percentage points for the drift table and chart.")
-def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: float,
-           band: float) -> None:
+def report(run_dir: Path, benchmark: str | None, prices: str | None,
+           risk_free: float | None, band: float) -> None:
     """Rebuild the PNG charts and report.html of a run folder, without rerunning it.
 
     DIR is a folder written by `backtest run` (summary.json, daily.parquet,
-    drift.parquet, ...). The files are replaced in place.
+    drift.parquet, ...). The files are replaced in place. The benchmark and
+    risk-free rate are the run's (summary.json) unless given; when an option
+    changes them, summary.json is rewritten to match the page.
 
     Example:
 
@@ -36,9 +39,27 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None, risk_free: 
 
     if band < 0:
         raise BacktestError(f"--band must be >= 0 percentage points, got {band:g}")
-    if not -1.0 < risk_free < 1.0:
+    if risk_free is not None and not -1.0 < risk_free < 1.0:
         raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
-    bench = load_benchmark(benchmark, prices=prices) if benchmark else None
+    from backtest.io.run_settings import changed, effective, read_summary, rewrite_summary
+
+    summary = read_summary(run_dir)
+    given = benchmark
+    benchmark, prices, risk_free = effective(summary, benchmark, prices, risk_free)
+    risk_free = 0.0 if risk_free is None else risk_free
+    bench = None
+    if benchmark:
+        from backtest.cli.run import _benchmark
+
+        bench = (load_benchmark(benchmark, prices=prices) if given or not prices
+                 else _benchmark(benchmark, Path(prices)))
     paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
+    if summary and changed(summary, benchmark, risk_free):
+        from backtest.report.build import benchmark_label
+
+        label = benchmark_label(str(bench.name)) if bench is not None else None
+        rewrite_summary(run_dir, summary, benchmark=benchmark, prices=prices,
+                        risk_free=risk_free, label=label)
+        click.echo("updated summary.json (benchmark and risk-free rate as this report's)")
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")

@@ -60,6 +60,7 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
     summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
+    summary.update(_recorded_benchmark(benchmark, bench, inputs.strategy.data.prices))
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
@@ -76,6 +77,21 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
         raise BacktestError(f"cannot write the run's files: {exc.strerror or exc}",
                             source=dest) from None
     click.echo(_headline(summary, dest))
+    if bench is not None:
+        click.echo(f"  benchmark {summary['benchmark_label']} (in report.html)")
+
+
+def _recorded_benchmark(spec: str | None, bench, prices: Path) -> dict:
+    """The benchmark as summary.json records it, so that `backtest report` reuses it."""
+    from backtest.report.build import benchmark_label
+
+    if spec is None or bench is None:
+        return {"benchmark": None}
+    path = Path(spec)
+    name = str(bench.name) if bench.name is not None else spec
+    return {"benchmark": str(path.resolve()) if path.exists() else spec,
+            "benchmark_prices": str(Path(prices).resolve()), "benchmark_label":
+            benchmark_label(name)}
 
 
 def _benchmark(spec: str, prices: Path):

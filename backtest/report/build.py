@@ -298,6 +298,17 @@ def _tax_context(summary: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def benchmark_label(name: str | None) -> str | None:
+    """The benchmark's name with its kind beside it: "SP500 (price index: ...)"."""
+    if not name:
+        return name
+    from backtest.io.caveats import benchmark_kind
+
+    if "total return" in name.lower():
+        return name
+    return f"{name} ({benchmark_kind(name)})"
+
+
 def plan_cards(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Headline cards of a withdrawal plan: the depletion date first, the rate, the
     schedules that stop before the end (summary.json's depleted_on, withdrawal_rate,
@@ -348,7 +359,7 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
         "headline": headline,
         "charts": chart_list,
         "metrics": _metric_rows(a),
-        "benchmark": a.benchmark_name,
+        "benchmark": benchmark_label(a.benchmark_name),
         "money": m,
         "tax": _tax_context(run.summary),
         "years": years,
