@@ -62,7 +62,8 @@ class Rates:
                 "perpetual_at_least": self.perpetual_at_least,
                 "rate_confidence": self.confidence, "rate_paths": self.paths,
                 "rate_steps": self.steps, "rate_high": self.high, "rate_every": self.every,
-                "rate_resolution": self.high / 2**self.steps}
+                "rate_resolution": self.high / 2**self.steps,
+                "rate_evaluations": self.evaluations}
 
 
 def stats_of(results: Sequence[PathResult], real_factor: float) -> RateStats:
