@@ -148,8 +148,9 @@ def _withdrawal_note(result: MonteCarloResult) -> str:
     s = result.settings
     text = ""
     if result.has_withdrawals:
-        text = (f"The plan withdraws {fmt_money(result.scheduled_withdrawals)} in all on "
-                "every path; a path succeeds when every withdrawal is paid in full (none is "
+        asked = (f"{fmt_money(result.scheduled_withdrawals)} in all" if
+                 result.scheduled_withdrawals > 0 else "a percent of the account")
+        text = (f"The plan withdraws {asked} on every path; a path succeeds when every withdrawal is paid in full (none is "
                 "rejected for exceeding the account); a failed path is counted by the year "
                 "its money ran out, not by what it ended with.")
     if "safe_withdrawal_rate" in s:
