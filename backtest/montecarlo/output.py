@@ -150,9 +150,10 @@ def _withdrawal_note(result: MonteCarloResult) -> str:
     if result.has_withdrawals:
         asked = (f"{fmt_money(result.scheduled_withdrawals)} in all" if
                  result.scheduled_withdrawals > 0 else "a percent of the account")
-        text = (f"The plan withdraws {asked} on every path; a path succeeds when every withdrawal is paid in full (none is "
-                "rejected for exceeding the account); a failed path is counted by the year "
-                "its money ran out, not by what it ended with.")
+        text = (f"The plan withdraws {asked} on every path; a path succeeds when every "
+                "withdrawal is paid in full (none is rejected for exceeding the account); "
+                "a failed path is counted by the year its money ran out, not by what it "
+                "ended with.")
     if "safe_withdrawal_rate" in s:
         text += (f" The safe withdrawal rate is the largest starting rate (withdrawn every "
                  f"{s['rate_every']}, raised by the inflation rate each year) that "

@@ -19,7 +19,10 @@ session in the data (``h0``) to the first synthetic session (``s0``):
   from ``h0``'s month to ``s0``'s month (so the day of the month and the
   delay after the start are kept: $500 from the month after the initial
   deposit stays that way); weekly ones by whole weeks (their weekday is
-  kept). A schedule whose ``end`` is on or after the strategy's last session
+  kept). A schedule that the move starts a few days before the first
+  synthetic session although the history paid its first occurrence (a
+  withdrawal from the history's first day) starts on that session instead.
+  A schedule whose ``end`` is on or after the strategy's last session
   (it ran to the end of the data) runs to the end of every path; an earlier
   ``end`` is moved like the start, so the schedule lasts as long as it did.
 * An **indexed** amount keeps rising once a year from its moved start; an
@@ -155,6 +158,12 @@ def project_cashflows(flows: tuple[Cashflow, ...], h0: dt.date, h_last: dt.date,
         k = _months_between(h0, s0)
         start = add_months(flow.start, k)
         end = None if open_ended else add_months(flow.end, k)
+        if flow.start >= h0 and start < s0 and (end is None or s0 <= end):
+            # The history paid this occurrence (on or after its first session); moved, it
+            # falls just before the first synthetic session: the schedule starts there
+            # instead (as the first deposit does), on that session's day of the month.
+            out.append(replace(flow, start=s0, end=end))
+            continue
         if start.day == flow.start.day:
             out.append(replace(flow, start=start, end=end))
         else:

@@ -104,14 +104,15 @@ def test_a_short_history_warns_once_in_one_line_and_the_span_is_recorded(tmp_pat
 
 
 def test_an_item_that_ends_early_is_named(tmp_path):
-    # Monthly from 2010-01-04 to 2010-03-31. The history ends 2010-10-08, so the first
-    # synthetic session is 2010-10-11 and the schedule moves 9 months (Jan -> Oct): start
-    # 2010-10-04 (before the first session: not paid), end 2010-12-31, so Nov 4 and Dec 4
-    # are paid. Without its end it would pay every 4th from Nov 2010 to Oct 2011 within
-    # the 252 sessions: 12.
+    # Monthly from 2010-01-04 (the history's first day) to 2010-03-31: 3 paid in the
+    # history. The history ends 2010-10-08, so the synthetic sessions run from 2010-10-11
+    # to 2011-10-07 (252 NYSE sessions) and the schedule moves 9 months (Jan -> Oct): its
+    # start, 2010-10-04, falls before the first session, so it starts on 2010-10-11
+    # instead; its end moves to 2010-12-31: Oct 11, Nov 11, Dec 11, 3 paid. Without an
+    # end it would pay from Oct 11 2010 to Sep 11 2011: 12.
     flows = [*DEPOSIT, {"withdrawal": 100, "every": "month", "start": FIRST,
                         "end": dt.date(2010, 3, 31)}]
     s = _files(tmp_path, _noisy(), flows)
     r = simulate(s, years=1, paths=2, workers=1, rate_paths=0)
     assert [x.split(" (")[0] for x in r.settings["withdrawal_schedule"]] == [
-        "withdrawals: 2 of 12 months"]
+        "withdrawals: 3 of 12 months"]
