@@ -25,7 +25,7 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
 @executor_options
 @click.option("--sort", default=None, metavar="METRIC[:asc|:desc]",
               help="Order of the table (drift, volatility and trades ascend by default) "
-                   "[default: twr; cagr for files covering different periods].")
+                   "[default: twr; cagr for variants covering different periods].")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write comparison.html and the PNG charts.")
 @click.option("--variant-reports", is_flag=True,
@@ -86,8 +86,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     variants = plan(list(strategies), grid, risk_free=risk_free)
     from backtest.io.caveats import compare_facts, compare_notes
 
-    auto, notes = compare_notes(compare_facts(variants), several_files=len(strategies) > 1,
-                                sort_given=sort is not None)
+    auto, notes = compare_notes(compare_facts(variants), sort_given=sort is not None)
     sort = sort or auto or "twr"
     for note in notes:
         click.echo(f"warning: {note}", err=True)

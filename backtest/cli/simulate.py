@@ -84,9 +84,16 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
     block bootstrap (so calm and turbulent spells are kept), and runs the
     full account model on each: trade windows, dynamic rebalancing, the cash
     minimum, the rebalancing policy. Recurring deposits and withdrawals keep
-    their frequency and amount; the initial deposit is made on the first
-    synthetic session; other one-off items and dated events are dropped
-    (a warning says so).
+    their frequency and amount (and run to the end of every path unless they
+    end early: the summary names them); the initial deposit is made on the
+    first synthetic session; other one-off items and dated events are
+    dropped (a warning says so). --withdrawal replaces the withdrawals.
+
+    Answers: the success rate, the year the money ran out on failed paths,
+    the safe withdrawal rate (the largest inflation-indexed starting rate
+    that --confidence of the paths survive) and the perpetual rate (the
+    largest whose median path keeps its real starting balance), by
+    bisection over the first --rate-paths paths.
 
     Writes OUT/simulation.parquet (one row per path), percentiles.parquet
     (p5..p95 of the value at every session, nominal and real),
@@ -101,6 +108,9 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
 
         backtest simulate strategies/retirement_drawdown.yaml --from 2000-01-03
             --to 2020-12-31 --method bootstrap --inflation 0.03
+
+        backtest simulate strategies/retirement_drawdown.yaml --withdrawal 4%
+            --every quarter --rate-paths 0
     """
     plan = {"withdrawal": withdrawal, "every": every, "indexed": indexed,
             "confidence": confidence, "rate_paths": rate_paths, "rate_steps": rate_steps,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 NO_OPEN = ("{source}: the prices have no open column: the morning window fills at the "
            "close, exactly as the afternoon one does")
-DIFFERENT_PERIODS = ("the files cover different periods ({periods}): ranked by CAGR, "
+DIFFERENT_PERIODS = ("the variants cover different periods ({periods}): ranked by CAGR, "
                      "not by cumulative TWR (pass --sort to choose)")
 
 # Benchmarks whose kind the data does not tell (the bundled S&P 500 is the index level).
@@ -107,8 +107,8 @@ def compare_facts(variants: Sequence) -> list[VariantFacts]:
     return out
 
 
-def compare_notes(facts: Sequence[VariantFacts], *, several_files: bool,
-                  sort_given: bool) -> tuple[str | None, list[str]]:
+def compare_notes(facts: Sequence[VariantFacts], *, sort_given: bool
+                  ) -> tuple[str | None, list[str]]:
     """(the sort to use when none was given, the warnings) for a comparison."""
     notes = []
     for prices in dict.fromkeys(f.prices for f in facts if not f.has_open):
@@ -118,7 +118,7 @@ def compare_notes(facts: Sequence[VariantFacts], *, several_files: bool,
             notes.append(note)
     sort = None
     periods = [(f.start, f.end) for f in facts]
-    if several_files and periods_differ(periods) and not sort_given:
+    if periods_differ(periods) and not sort_given:  # files, or a varied data.start/end
         shown = "; ".join(f"{a} to {b}" for a, b in dict.fromkeys(p for p in periods if p[0]))
         notes.append(DIFFERENT_PERIODS.format(periods=shown))
         sort = "cagr"

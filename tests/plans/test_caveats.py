@@ -90,6 +90,8 @@ def test_compare_across_periods_ranks_by_cagr_and_says_so(tmp_path):
                     "--workers", "1", "-q")
     assert result.exit_code == 0, result.output
     said = lines_with(result.stderr, "cover different periods")
+    assert said and said[0].startswith("warning: the variants cover different periods "
+                                       "(2015-01-02 to 2016-02-25; 2015-06-01 to 2016-02-25)")
     assert len(said) == 1 and "ranked by CAGR" in said[0]
     assert "by cagr" in result.stdout
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
@@ -98,6 +100,11 @@ def test_compare_across_periods_ranks_by_cagr_and_says_so(tmp_path):
         assert col in table.columns
     # after-tax value = final value - estimated tax (analytics/tax.py)
     assert np.allclose(table["after_tax_value"], table["final_value"] - table["estimated_tax"])
+    # one file with a varied start is ranked the same way
+    varied = invoke("compare", a, "--vary", "data.start=2015-01-02,2015-06-01", "--out",
+                    tmp_path / "cmp3", "--no-report", "--workers", "1", "-q")
+    assert len(lines_with(varied.stderr, "cover different periods")) == 1
+    assert "by cagr" in varied.stdout
     # an explicit --sort is kept, and nothing is said about it
     again = invoke("compare", a, b, "--out", tmp_path / "cmp2", "--no-report",
                    "--workers", "1", "-q", "--sort", "twr")
@@ -129,3 +136,24 @@ def test_report_dir_keeps_the_runs_risk_free_rate_until_an_option_changes_it(tmp
     assert after["sharpe"] == pytest.approx(zero["sharpe"], rel=1e-12)
     assert after["sortino"] == pytest.approx(zero["sortino"], rel=1e-12)
     assert after["sharpe"] != first["sharpe"]
+
+
+def test_a_depleted_runs_report_leads_with_the_depletion(tmp_path):
+    # 10,000 with 1,000 a week withdrawn: the money runs out within 10 weeks.
+    _prices(tmp_path / "o.parquet", opens=True)
+    doc = {"name": "gone", "data": {"prices": "o.parquet"},
+           "cashflows": [{"deposit": 10000, "date": "2015-01-02"},
+                         {"withdrawal": 1000, "every": "week", "start": "2015-01-05"}],
+           "portfolio": {"slices": {"AAA": 100}}}
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = invoke("run", tmp_path / "g.yaml", "--out", tmp_path / "g")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "g" / "summary.json").read_text())
+    assert summary["depleted_on"] is not None
+    assert result.stdout.splitlines()[1].startswith(
+        f"  MONEY RAN OUT on {summary['depleted_on']}")
+    html = (tmp_path / "g" / "report.html").read_text()
+    first = html.index('class="card"')
+    assert "Money ran out on" in html[first:first + 120]
+    twr = html[html.index('<div class="label">TWR</div>'):][:80]
+    assert 'class="value "' in twr  # neither green nor red: the depletion is the answer
