@@ -18,7 +18,8 @@ from backtest.errors import BacktestError
               help="Price file or folder in which to look up a --benchmark ticker.")
 @click.option("--risk-free", "risk_free", type=float, default=None,
               help="Annual risk-free rate for Sharpe and Sortino, as a fraction (0.02 = 2%) "
-                   "[default: the one the run used, recorded in summary.json].")
+                   "[default: the 1-month T-bill rate over the run's months from "
+                   "data/sample/ff_monthly.parquet when it covers them, else 0].")
 @click.option("--band", type=float, default=5.0, show_default=True,
               help="Drift band in percentage points for the drift table and chart.")
 def report(run_dir: Path, benchmark: str | None, prices: str | None,
@@ -26,40 +27,29 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
     """Rebuild the PNG charts and report.html of a run folder, without rerunning it.
 
     DIR is a folder written by `backtest run` (summary.json, daily.parquet,
-    drift.parquet, ...). The files are replaced in place. The benchmark and
-    risk-free rate are the run's (summary.json) unless given; when an option
-    changes them, summary.json is rewritten to match the page.
+    drift.parquet, ...). The files are replaced in place. The benchmark and the
+    risk-free rate are those the run used (recorded in summary.json) unless
+    given; when an option changes them, summary.json is rewritten to match.
 
     Example:
 
         backtest report runs/factor_pie --benchmark SP500 --risk-free 0.02
     """
+    from backtest.io.run_settings import effective, read_summary
     from backtest.report import write_report
     from backtest.report.benchmark import load_benchmark
 
+    summary = read_summary(run_dir)  # what the run used, unless an option says otherwise
+    benchmark, prices, risk_free = effective(summary, benchmark, prices, risk_free)
     if band < 0:
         raise BacktestError(f"--band must be >= 0 percentage points, got {band:g}")
     if risk_free is not None and not -1.0 < risk_free < 1.0:
         raise BacktestError(f"--risk-free is a fraction (0.02 = 2%), got {risk_free:g}")
-    from backtest.io.run_settings import changed, effective, read_summary, rewrite_summary
-
-    summary = read_summary(run_dir)
-    given = benchmark
-    benchmark, prices, risk_free = effective(summary, benchmark, prices, risk_free)
-    risk_free = 0.0 if risk_free is None else risk_free
-    bench = None
-    if benchmark:
-        from backtest.cli.run import _benchmark
-
-        bench = (load_benchmark(benchmark, prices=prices) if given or not prices
-                 else _benchmark(benchmark, Path(prices)))
+    bench = load_benchmark(benchmark, prices=prices) if benchmark else None
     paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
-    if summary and changed(summary, benchmark, risk_free):
-        from backtest.report.build import benchmark_label
+    from backtest.io.run_settings import keep_summary_in_step
 
-        label = benchmark_label(str(bench.name)) if bench is not None else None
-        rewrite_summary(run_dir, summary, benchmark=benchmark, prices=prices,
-                        risk_free=risk_free, label=label)
-        click.echo("updated summary.json (benchmark and risk-free rate as this report's)")
+    if keep_summary_in_step(run_dir, summary, benchmark, prices, risk_free, bench):
+        click.echo("updated summary.json: the benchmark and risk-free rate of this report")
     html = next((p for p in paths if p.suffix == ".html"), None)
     click.echo(f"wrote {len(paths) - 1} charts and {html}")

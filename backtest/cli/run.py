@@ -87,11 +87,13 @@ def _recorded_benchmark(spec: str | None, bench, prices: Path) -> dict:
 
     if spec is None or bench is None:
         return {"benchmark": None}
+    from backtest.io.run_settings import locate_benchmark
+
     path = Path(spec)
     name = str(bench.name) if bench.name is not None else spec
     return {"benchmark": str(path.resolve()) if path.exists() else spec,
-            "benchmark_prices": str(Path(prices).resolve()), "benchmark_label":
-            benchmark_label(name)}
+            "benchmark_prices": locate_benchmark(spec, prices),
+            "benchmark_label": benchmark_label(name)}
 
 
 def _benchmark(spec: str, prices: Path):

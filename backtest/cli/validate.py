@@ -49,6 +49,9 @@ def validate(strategy: str, no_data: bool) -> None:
 def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
     """Load the prices and halts and build the market, as `backtest run` does."""
     market, notes = market_for(strat)
+    from backtest.io.caveats import run_notes
+
+    notes = [*notes, *run_notes(strat, market)]
     return market.session_dates(), len(market.halts), list(notes)
 
 

@@ -54,7 +54,7 @@ class Cashflow:
 
     `indexed`: the amount is in dollars of the schedule's start and rises on
     every anniversary of it, by a fixed yearly rate (a float) or by the CPI
-    (`"cpi"`, the strategy's `cpi` series). `percent`: a withdrawal of this
+    (`"cpi"`, the series in `cpi`, from `data.cpi`). `percent`: a withdrawal of this
     yearly fraction of the account's value instead of an amount, split evenly
     over the year's occurrences (a one-off item takes it whole).
     """
@@ -67,6 +67,7 @@ class Cashflow:
     end: dt.date | None = None
     indexed: float | Literal["cpi"] | None = None
     percent: float | None = None
+    cpi: PriceIndex | None = field(default=None, repr=False)  # for indexed: cpi
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,6 @@ class DataSpec:
     halts: Path | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    cpi: Path | None = None  # a CPI series (date, cpi), for `indexed: cpi`
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,6 @@ class Strategy:
     events: tuple[Event, ...] = ()
     source: Path | None = None  # the strategy file, for messages
     tax: TaxSettings = field(default_factory=TaxSettings)
-    cpi: PriceIndex | None = None  # loaded from data.cpi when a flow is indexed to it
 
     def tickers(self) -> list[str]:
         """Every ticker the strategy names: the portfolio's, then added slices'."""

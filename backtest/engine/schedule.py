@@ -83,15 +83,16 @@ def whole_years(start: dt.date, day: dt.date) -> int:
     return max(y, 0)
 
 
-def index_factor(flow: Cashflow, day: dt.date, cpi: PriceIndex | None) -> float:
+def index_factor(flow: Cashflow, day: dt.date, cpi: PriceIndex | None = None) -> float:
     """How much `flow`'s amount has grown by `day`: raised on each anniversary of its
     start, by `(1 + rate) ** years` or by the CPI's level then over its level at the start."""
     if flow.indexed is None or flow.start is None:
         return 1.0
     years = whole_years(flow.start, day)
     if flow.indexed == "cpi":
+        cpi = cpi or flow.cpi
         if cpi is None:
-            raise ValueError("a cash flow indexed to the CPI needs the strategy's cpi series")
+            raise ValueError("a cash flow indexed to the CPI needs its CPI series")
         if years == 0:
             return 1.0
         return cpi.level_on(add_months(flow.start, 12 * years)) / cpi.level_on(flow.start)

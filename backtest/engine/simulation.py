@@ -88,7 +88,7 @@ class Simulation:
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
         for flow in self.strategy.cashflows:
-            for i, amount, fraction in cashflow_amounts(flow, sessions, self.strategy.cpi):
+            for i, amount, fraction in cashflow_amounts(flow, sessions):
                 if flow.kind == "deposit":
                     self.deposit_in[i] += amount
                 else:

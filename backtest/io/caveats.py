@@ -31,6 +31,28 @@ def no_open_note(windows: Iterable[str], has_open: bool, source: object) -> str 
     return NO_OPEN.format(source=os.path.normpath(str(source)))
 
 
+def run_notes(strategy, market) -> list[str]:
+    """The caveats of running `strategy` on `market`: a morning window without opens,
+    a CPI series that stops before the run does."""
+    out = []
+    note = no_open_note([strategy.account.window], market.has_open, strategy.data.prices)
+    if note:
+        out.append(note)
+    return out + cpi_notes(strategy, market)
+
+
+def cpi_notes(strategy, market) -> list[str]:
+    """A warning when the CPI series stops before the run does (its last level holds)."""
+    cpi = next((f.cpi for f in strategy.cashflows if f.cpi is not None), None)
+    if cpi is None or not len(market.sessions):
+        return []
+    last = market.sessions[-1].astype(object)
+    if (last - cpi.dates[-1]).days <= 45:  # a monthly series is a month behind at most
+        return []
+    return [f"the CPI series ends on {cpi.dates[-1]}: CPI-indexed amounts after it stay "
+            f"at its last level (the run ends on {last})"]
+
+
 def benchmark_kind(name: str, *, has_dividend: bool = False) -> str:
     """What a benchmark's closes measure, for the label beside it."""
     upper = name.upper()

@@ -12,7 +12,6 @@ import yaml
 from backtest.domain.strategy import Strategy
 from backtest.engine.market import Market
 from backtest.errors import DataError, StrategyError
-from backtest.io.caveats import no_open_note
 from backtest.io.halts import load_halts
 from backtest.io.market_builder import build_market
 from backtest.io.prices import load_prices
@@ -43,10 +42,10 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
         prices = load_prices(strategy.data.prices)
     halts = load_halts(strategy.data.halts) if strategy.data.halts is not None else ()
     try:
-        market, warnings = build_market(prices, strategy.tickers(),
-                                        start=strategy.data.start, end=strategy.data.end,
-                                        halts=halts, start_tickers=strategy.portfolio.tickers(),
-                                        source=strategy.data.prices)
+        return build_market(prices, strategy.tickers(), start=strategy.data.start,
+                            end=strategy.data.end, halts=halts,
+                            start_tickers=strategy.portfolio.tickers(),
+                            source=strategy.data.prices)
     except DataError as exc:
         # data.start / data.end are keys of the strategy file: name that file (and the
         # price data the dates were checked against)
@@ -54,26 +53,15 @@ def market_for(strategy: Strategy, prices: pd.DataFrame | None = None) -> tuple[
             raise DataError(f"{exc.message} in {strategy.data.prices}",
                             source=strategy.source, where=exc.where) from None
         raise
-    no_open = no_open_note([strategy.account.window], market.has_open, strategy.data.prices)
-    return market, [*warnings, *([no_open] if no_open else []), *_cpi_notes(strategy, market)]
-
-
-def _cpi_notes(strategy: Strategy, market: Market) -> list[str]:
-    """A warning when the CPI series stops before the run does (its last level holds)."""
-    cpi = strategy.cpi
-    if cpi is None or not len(market.sessions):
-        return []
-    last = market.sessions[-1].astype(object)
-    if (last - cpi.dates[-1]).days <= 45:  # a monthly series is a month behind at most
-        return []
-    return [f"the CPI series ends on {cpi.dates[-1]}: CPI-indexed amounts after it stay "
-            f"at its last level (the run ends on {last})"]
 
 
 def load_inputs(path: str | Path) -> Inputs:
     """Parse the strategy file at `path` and build its market."""
     strategy = read_strategy(path)
     market, warnings = market_for(strategy)
+    from backtest.io.caveats import run_notes
+
+    warnings = [*warnings, *run_notes(strategy, market)]
     check_share_grid(strategy, market)
     return Inputs(strategy, market, tuple(warnings))
 

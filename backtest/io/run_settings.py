@@ -38,7 +38,43 @@ def effective(summary: dict[str, Any], benchmark: str | None, prices: str | None
         prices = prices or summary.get("benchmark_prices")
     if risk_free is None and isinstance(summary.get("risk_free"), int | float):
         risk_free = float(summary["risk_free"])
+    if risk_free is None:  # a folder from before the rate was recorded
+        risk_free = 0.0
     return benchmark, prices, risk_free
+
+
+def locate_benchmark(spec: str, prices: Path) -> str | None:
+    """The price file a bare benchmark ticker was found in (as `backtest run` looks:
+    the strategy's prices, then the Parquet files beside them and under data/), so
+    that a report rebuilt from another folder finds it again; None for a file spec."""
+    from backtest.report.benchmark import DEFAULT_SEARCH, load_benchmark
+
+    if Path(spec).exists() or ":" in spec:
+        return None
+    candidates = [Path(prices)]
+    for folder in (Path(prices).parent, *DEFAULT_SEARCH):
+        if folder.is_dir():
+            candidates.extend(sorted(folder.glob("*.parquet")))
+    for path in candidates:
+        try:
+            load_benchmark(spec, prices=path)
+        except BacktestError:
+            continue
+        return str(path.resolve())
+    return None
+
+
+def keep_summary_in_step(run_dir: Path, summary: dict[str, Any], benchmark: str | None,
+                         prices: str | None, risk_free: float, bench: Any) -> bool:
+    """Rewrite summary.json when the report used other settings than it records."""
+    if not summary or not changed(summary, benchmark, risk_free):
+        return False
+    from backtest.report.build import benchmark_label
+
+    label = benchmark_label(str(bench.name)) if bench is not None else None
+    rewrite_summary(run_dir, summary, benchmark=benchmark, prices=prices, risk_free=risk_free,
+                    label=label)
+    return True
 
 
 def changed(summary: dict[str, Any], benchmark: str | None, risk_free: float) -> bool:

@@ -27,7 +27,6 @@ from backtest.domain.strategy import (
     DataSpec,
     Event,
     Order,
-    PriceIndex,
     RebalancePolicy,
     RebalanceRequest,
     RemoveSlice,
@@ -40,9 +39,9 @@ from backtest.io.strategy_checks import Checker, Node, index, key, path_parts, s
 
 TOP_KEYS = ("name", "data", "account", "cashflows", "rebalance", "portfolio", "events",
             "tax")
-DATA_KEYS = ("prices", "halts", "start", "end", "cpi")
+DATA_KEYS = ("prices", "halts", "start", "end")
 ACCOUNT_KEYS = tuple(AccountSettings.__dataclass_fields__)
-CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end", "indexed")
+CASHFLOW_KEYS = ("deposit", "withdrawal", "date", "every", "start", "end")
 EVENT_KINDS = ("set_targets", "remove_slice", "add_slice", "order", "rebalance")
 WINDOWS = ("morning", "afternoon", "both")
 ALLOCATIONS = ("waterfill", "proportional")
@@ -50,6 +49,8 @@ FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 REBALANCE_EVERY = ("never", "month", "quarter", "year")
 TAX_KEYS = tuple(TaxSettings.__dataclass_fields__)
 LOT_METHODS = ("brokerage", "fifo", "hifo")
+DATA_KEYS += ("cpi",)  # the CPI series of `indexed: cpi` (docs/withdrawal-plans.md)
+CASHFLOW_KEYS += ("indexed",)
 
 
 def load_strategy(path: str | Path) -> Strategy:
@@ -73,37 +74,45 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     data = _data(ck, doc["data"], base_dir)
     portfolio = _portfolio(ck, doc["portfolio"])
     account = _account(ck, doc.get("account"))
-    cashflows = _cashflows(ck, doc.get("cashflows"))
+    cashflows = _with_cpi(ck, _cashflows(ck, doc.get("cashflows")), doc["data"], base_dir)
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
     tax = _tax(ck, doc.get("tax"))
-    cpi = _cpi(ck, data, cashflows, source)
     return Strategy(name=name, data=data, portfolio=portfolio, account=account,
                     cashflows=cashflows, rebalance=rebalance, events=events, source=source,
-                    tax=tax, cpi=cpi)
+                    tax=tax)
 
 
-def _cpi(ck: Checker, data: DataSpec, flows: tuple[Cashflow, ...],
-         source: Path) -> PriceIndex | None:
-    """The CPI series, read only when a cash flow is indexed to it."""
+def _with_cpi(ck: Checker, flows: tuple[Cashflow, ...], data: dict,
+              base_dir: Path) -> tuple[Cashflow, ...]:
+    """The cash flows, those indexed to the CPI carrying the series (read only then):
+    `data.cpi`, else `cpi.parquet` beside the prices, else the bundled one."""
+    from dataclasses import replace
+
     from backtest.io.cpi import default_cpi_path, load_cpi
 
-    indexed = [(i, f) for i, f in enumerate(flows) if f.indexed == "cpi"]
+    indexed = [i for i, f in enumerate(flows) if f.indexed == "cpi"]
     if not indexed:
-        return None
-    first = index("cashflows", indexed[0][0])
-    path = data.cpi or default_cpi_path(data.prices)
+        return flows
+    first = index("cashflows", indexed[0])
+    given = data.get("cpi")
+    if given is not None:
+        path: Path | None = _path(ck, given, "data.cpi", base_dir)
+    else:
+        prices = data.get("prices")
+        path = default_cpi_path(base_dir / prices if isinstance(prices, str) else base_dir)
     if path is None:
         ck.fail(key(first, "indexed"), "cpi needs a CPI series: name one as data.cpi "
                                        "(a Parquet file with columns date, cpi)")
-    where = "data.cpi" if data.cpi is not None else key(first, "indexed")
-    cpi = load_cpi(path, source=source, where=where)
-    for i, flow in indexed:
-        assert flow.start is not None
-        if flow.start < cpi.dates[0]:
+    where = "data.cpi" if given is not None else key(first, "indexed")
+    cpi = load_cpi(path, source=ck.source, where=where)
+    for i in indexed:
+        start = flows[i].start
+        assert start is not None
+        if start < cpi.dates[0]:
             ck.fail(key(index("cashflows", i), "start"),
-                    f"{flow.start} is before the CPI series starts ({cpi.dates[0]} in {path})")
-    return cpi
+                    f"{start} is before the CPI series starts ({cpi.dates[0]} in {path})")
+    return tuple(replace(f, cpi=cpi) if f.indexed == "cpi" else f for f in flows)
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -210,9 +219,7 @@ def _data(ck: Checker, value: object, base_dir: Path) -> DataSpec:
     start = _optional_date(ck, value, "start", "data")
     end = _optional_date(ck, value, "end", "data")
     ck.date_range(start, end, "data")
-    cpi = value.get("cpi")
-    cpi = _path(ck, cpi, "data.cpi", base_dir) if cpi is not None else None
-    return DataSpec(prices=prices, halts=halts, start=start, end=end, cpi=cpi)
+    return DataSpec(prices=prices, halts=halts, start=start, end=end)
 
 
 def _path(ck: Checker, value: object, where: str, base_dir: Path) -> Path:

@@ -25,6 +25,7 @@ import numpy as np
 
 from backtest.domain.strategy import Cashflow, Strategy
 from backtest.errors import BacktestError, DataError
+from backtest.io.caveats import run_notes
 from backtest.io.inputs import market_for, read_strategy
 from backtest.io.prices import load_prices
 from backtest.montecarlo import rates as RT
@@ -158,6 +159,7 @@ def prepare(strategy_or_path: Strategy | str | Path, years: float, *,
                 else read_strategy(strategy_or_path))
     prices = load_prices(strategy.data.prices)
     run_market, warnings = market_for(strategy, prices)
+    warnings = [*warnings, *run_notes(strategy, run_market)]
     first = run_market.sessions[0].astype(object)
     last = run_market.sessions[-1].astype(object)
     start_d, end_d = _date(start, "--from"), _date(end, "--to")

@@ -131,8 +131,8 @@ def project_cashflows(flows: tuple[Cashflow, ...], h0: dt.date, h_last: dt.date,
     if any(f.indexed == "cpi" for f in flows):
         warnings.append(f"CPI-indexed amounts rise by --inflation ({inflation:.2%} a year) "
                         "on every path: the future has no CPI")
-        flows = tuple(replace(f, indexed=float(inflation)) if f.indexed == "cpi" else f
-                      for f in flows)
+        flows = tuple(replace(f, indexed=float(inflation), cpi=None) if f.indexed == "cpi"
+                      else f for f in flows)
     for flow in flows:
         what = (f"{flow.kind} of {flow.percent:.2%} a year" if flow.percent is not None
                 else f"{flow.kind} of {flow.amount:,.2f}")
@@ -189,7 +189,7 @@ def make_plan(strategy: Strategy, first_session: dt.date, last_session: dt.date,
         warnings.append(f"{len(strategy.events)} dated event(s) dropped ({', '.join(kinds)}): "
                         "the synthetic future has no historical dates")
     s0, s_last = sessions[0].astype(object), sessions[-1].astype(object)
-    projected = replace(strategy, cashflows=flows, events=(), cpi=None,
+    projected = replace(strategy, cashflows=flows, events=(),
                         data=replace(strategy.data, start=s0, end=s_last, halts=None))
     return plan_of(projected, sessions, tuple(warnings))
 

@@ -18,6 +18,7 @@ from backtest.domain.strategy import Cashflow, PriceIndex  # noqa: E402
 from backtest.engine.schedule import cashflow_amounts  # noqa: E402
 from backtest.engine.summary import summarize  # noqa: E402
 from backtest.errors import StrategyError  # noqa: E402
+from backtest.io.caveats import cpi_notes  # noqa: E402
 from backtest.io.strategy_file import load_strategy  # noqa: E402
 from backtest.report.build import plan_cards  # noqa: E402
 
@@ -108,11 +109,15 @@ cashflows:
 portfolio: {slices: {A: 100}}
 """)
     s = load_strategy(tmp_path / "s.yaml")
-    assert s.cpi == PriceIndex((D(2024, 1, 1), D(2024, 7, 1), D(2025, 1, 1), D(2026, 1, 1)),
+    cpi = s.cashflows[0].cpi
+    assert cpi == PriceIndex((D(2024, 1, 1), D(2024, 7, 1), D(2025, 1, 1), D(2026, 1, 1)),
                                (100.0, 101.5, 103.0, 106.09))
-    amounts = [a for _, a, _ in cashflow_amounts(s.cashflows[0], sessions(600, "2024-01-15"),
-                                                 s.cpi)]
+    amounts = [a for _, a, _ in cashflow_amounts(s.cashflows[0], sessions(600, "2024-01-15"))]
     assert amounts == pytest.approx([500.0, 515.0, 530.45], abs=1e-9)
+    # A run past the series' last month (2026-01) by more than 45 days says so, once.
+    notes = cpi_notes(s, market({"A": [10.0] * 600}, start="2024-01-15"))
+    assert len(notes) == 1 and "\n" not in notes[0]
+    assert notes[0].startswith("the CPI series ends on 2026-01-01")
 
 
 def test_a_plan_that_runs_out_says_when():
