@@ -130,7 +130,8 @@ def test_report_dir_keeps_the_runs_risk_free_rate_until_an_option_changes_it(tmp
     # --risk-free 0: summary.json now says what a run at 0 says (an independent run).
     assert invoke("report", out, "--risk-free", "0").exit_code == 0
     after = json.loads((out / "summary.json").read_text())
-    assert invoke("run", s, "--out", tmp_path / "zero", "--no-report").exit_code == 0
+    assert invoke("run", s, "--out", tmp_path / "zero", "--no-report",
+                  "--risk-free", "0").exit_code == 0
     zero = json.loads((tmp_path / "zero" / "summary.json").read_text())
     assert after["risk_free"] == 0.0
     assert after["sharpe"] == pytest.approx(zero["sharpe"], rel=1e-12)
