@@ -68,9 +68,10 @@ class MonteCarloResult:
         years = p["first_failure_year"].dropna().astype(int)
         return {
             "depleted_paths": self.depleted_paths,
-            "depletion_year_median": _json(float(years.median())) if len(years) else None,
+            # whole years: the year of the path at that rank, never 2.5
+            "depletion_year_median": _year_at(years, 50),
             "depletion_year_earliest": int(years.min()) if len(years) else None,
-            "depletion_year_percentiles": {f"p{k}": _json(float(np.percentile(years, k)))
+            "depletion_year_percentiles": {f"p{k}": _year_at(years, k)
                                            for k in (5, 25, 50)} if len(years) else {},
             "median_final_value_lasting": _json(float(lasted.median())) if len(lasted)
             else None,
@@ -101,6 +102,10 @@ class MonteCarloResult:
             **self.depletion(),
             **{k: _json(v) if isinstance(v, float) else v for k, v in self.settings.items()},
         }
+
+
+def _year_at(years: pd.Series, pct: float) -> int | None:
+    return int(np.percentile(years, pct, method="nearest")) if len(years) else None
 
 
 def _json(x: float) -> float | None:
