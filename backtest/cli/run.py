@@ -60,7 +60,9 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     tax = inputs.strategy.tax
     lots = run_tax_tables(result, lot_method=tax.lot_method)
     summary = summarize(result, risk_free=risk_free, tax=tax, tax_tables=lots)
-    summary.update(_recorded_benchmark(benchmark, bench, inputs.strategy.data.prices))
+    from backtest.io.run_settings import recorded_benchmark  # so `report DIR` reuses it
+
+    summary.update(recorded_benchmark(benchmark, bench, inputs.strategy.data.prices))
     dest = Path(out) if out is not None else Path("reports") / slug(inputs.strategy.name)
 
     def add_report(folder: Path) -> None:
@@ -79,21 +81,6 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     click.echo(_headline(summary, dest))
     if bench is not None:
         click.echo(f"  benchmark {summary['benchmark_label']} (in report.html)")
-
-
-def _recorded_benchmark(spec: str | None, bench, prices: Path) -> dict:
-    """The benchmark as summary.json records it, so that `backtest report` reuses it."""
-    from backtest.report.build import benchmark_label
-
-    if spec is None or bench is None:
-        return {"benchmark": None}
-    from backtest.io.run_settings import locate_benchmark
-
-    path = Path(spec)
-    name = str(bench.name) if bench.name is not None else spec
-    return {"benchmark": str(path.resolve()) if path.exists() else spec,
-            "benchmark_prices": locate_benchmark(spec, prices),
-            "benchmark_label": benchmark_label(name)}
 
 
 def _benchmark(spec: str, prices: Path):

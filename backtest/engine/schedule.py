@@ -125,3 +125,8 @@ def new_period_sessions(sessions: np.ndarray, every: str) -> np.ndarray:
     out = np.zeros(len(sessions), dtype=bool)
     out[1:] = key[1:] != key[:-1]
     return out
+
+
+def cashflow_values(flow: Cashflow, sessions: np.ndarray) -> list[tuple[float, float | None]]:
+    """(dollars, fraction) of every occurrence, in the order of `cashflow_sessions`."""
+    return [(a, f) for _, a, f in cashflow_amounts(flow, sessions)]

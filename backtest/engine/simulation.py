@@ -29,7 +29,7 @@ from backtest.engine.book import Book, TreeShape
 from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import Request, Withdrawal
-from backtest.engine.schedule import cashflow_amounts, new_period_sessions, session_of
+from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
 from backtest.engine.weights import first_breach, membership, slice_weights
 from backtest.engine.window import Window, WindowPrices
 
@@ -87,8 +87,11 @@ class Simulation:
         sessions = self.market.sessions
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
+        from backtest.engine.schedule import cashflow_values  # indexed, or a percent
+
         for flow in self.strategy.cashflows:
-            for i, amount, fraction in cashflow_amounts(flow, sessions):
+            for i, (amount, fraction) in zip(cashflow_sessions(flow, sessions),
+                                             cashflow_values(flow, sessions), strict=True):
                 if flow.kind == "deposit":
                     self.deposit_in[i] += amount
                 else:

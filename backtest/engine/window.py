@@ -88,7 +88,7 @@ class Window:
             if isinstance(req, RebalanceRequest):
                 self._rebalance(req)
         for req in queue:
-            if isinstance(req, Withdrawal):
+            if isinstance(req, Withdrawal) and not self._percent_withdrawal(req):
                 self._withdrawal(req)
         if auto_invest:
             self._auto_invest()
@@ -159,23 +159,20 @@ class Window:
 
     def _withdrawal(self, req: Withdrawal) -> None:
         invested = float(self._leaf_values().sum())
-        amount = req.amount  # a percent of the account is its dollars at this window
-        if req.fraction is not None:
-            amount = req.fraction * (self.cash + invested)
-        if amount > self.cash + invested + 1e-9:
+        if req.amount > self.cash + invested + 1e-9:
             self.out.events.append(
                 ("rejected", f"{describe(req)} exceeds the account value "
                              f"{self.cash + invested:.2f}"))
             return
-        rest = amount - min(self.cash, amount)
+        rest = req.amount - min(self.cash, req.amount)
         plan: Plan = []
         if rest > 0:
             plan = self._sell_plan(self.book.root, rest)
             if self._defer_if_halted(req, plan):
                 return
         self._execute_sells(plan, "withdrawal")
-        self.cash = max(0.0, self.cash - amount)
-        self.out.withdrawn += amount
+        self.cash = max(0.0, self.cash - req.amount)
+        self.out.withdrawn += req.amount
 
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
@@ -192,6 +189,18 @@ class Window:
 
     def _node_values(self) -> np.ndarray:
         return self.book.node_values(self._leaf_values())
+
+    def _percent_withdrawal(self, req: Withdrawal) -> bool:
+        """Pay a percent-of-the-account withdrawal (`fraction`) as its dollars at this
+        window's prices; False for a dollar one. If it must wait for a halt, the percent
+        waits (resolved again at its next window), not these dollars."""
+        if req.fraction is None:
+            return False
+        held = self.book.value_of(self.book.root, self._node_values())
+        resolved = Withdrawal(req.fraction * (self.cash + held))
+        self._withdrawal(resolved)
+        self.out.deferred = [req if r is resolved else r for r in self.out.deferred]
+        return True
 
     def _buy_plan(self, node: Node, amount: float) -> Plan:
         if amount <= 0:

@@ -101,3 +101,17 @@ def rewrite_summary(run_dir: Path, summary: dict[str, Any], *, benchmark: str | 
                 "benchmark_prices": prices, "benchmark_label": label})
     atomic_write(Path(run_dir) / "summary.json",
                  (json.dumps(clean_dict(out), indent=1) + "\n").encode("utf-8"))
+
+
+def recorded_benchmark(spec: str | None, bench: Any, prices: Path) -> dict[str, Any]:
+    """The benchmark as summary.json records it (`backtest run --benchmark`): the spec
+    (a file made absolute), the price file a ticker was found in, and its label."""
+    from backtest.report.build import benchmark_label
+
+    if spec is None or bench is None:
+        return {"benchmark": None}
+    path = Path(spec)
+    name = str(bench.name) if bench.name is not None else spec
+    return {"benchmark": str(path.resolve()) if path.exists() else spec,
+            "benchmark_prices": locate_benchmark(spec, prices),
+            "benchmark_label": benchmark_label(name)}
