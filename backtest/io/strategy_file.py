@@ -87,13 +87,12 @@ def _with_cpi(ck: Checker, flows: tuple[Cashflow, ...], data: dict,
               base_dir: Path) -> tuple[Cashflow, ...]:
     """The cash flows, those indexed to the CPI carrying the series (read only then):
     `data.cpi`, else `cpi.parquet` beside the prices, else the bundled one."""
-    from dataclasses import replace
-
-    from backtest.io.cpi import default_cpi_path, load_cpi
-
     indexed = [i for i, f in enumerate(flows) if f.indexed == "cpi"]
     if not indexed:
         return flows
+    from dataclasses import replace
+
+    from backtest.io.cpi import default_cpi_path, load_cpi  # pandas: only when needed
     first = index("cashflows", indexed[0])
     given = data.get("cpi")
     if given is not None:
