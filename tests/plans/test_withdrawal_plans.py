@@ -198,3 +198,23 @@ def test_indexed_accepts_a_percent_and_cpi_needs_a_series(tmp_path: Path):
     with pytest.raises(StrategyError, match="no such CPI file") as info:
         load_strategy(tmp_path / "s.yaml")
     assert "data.cpi" in str(info.value)
+
+
+def test_a_percent_withdrawal_that_waits_for_a_halt_is_the_percent_of_the_next_window():
+    # 1% of the account (52% a year, weekly) due on day 1, when A is halted through the
+    # afternoon window: it waits. Day 2, A closes at 20: 1% of 100 x 20 = 20.00, one
+    # share (not the 10.00 that day 1's value of 1,000 would have asked).
+    from backtest.domain.halts import Halt
+
+    halt = Halt(date(1), 900, 930, "A", "LULD")
+    s = strategy("""
+account: {window: afternoon}
+cashflows:
+  - {deposit: 1000, date: 2024-01-08}
+  - {withdrawal: 52%, every: week, start: 2024-01-09}
+portfolio: {slices: {A: 100}}
+""")
+    r = simulate(s, market({"A": [10.0, 10.0, 20.0, 20.0]}, halts=(halt,)))
+    assert r.withdrawals.tolist() == pytest.approx([0.0, 0.0, 20.0, 0.0])
+    assert shares_of(r) == pytest.approx(99.0)
+    assert "halt_deferred" in r.events["kind"].tolist()
