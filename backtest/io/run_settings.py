@@ -109,7 +109,7 @@ def recorded_benchmark(spec: str | None, bench: Any, prices: Path) -> dict[str, 
     from backtest.report.build import benchmark_label
 
     if spec is None or bench is None:
-        return {"benchmark": None}
+        return {}  # no key: the summary is the library's (backtest.run) exactly
     path = Path(spec)
     name = str(bench.name) if bench.name is not None else spec
     return {"benchmark": str(path.resolve()) if path.exists() else spec,
