@@ -108,8 +108,7 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
 
         backtest simulate strategies/retirement_drawdown.yaml --from 2000-01-03
             --to 2020-12-31 --method bootstrap --inflation 0.03
-
-        backtest simulate strategies/retirement_drawdown.yaml --withdrawal 4%
+        backtest simulate strategies/retirement_drawdown.yaml --withdrawal 4% \\
             --every quarter --rate-paths 0
     """
     plan = {"withdrawal": withdrawal, "every": every, "indexed": indexed,
