@@ -116,3 +116,18 @@ def test_an_item_that_ends_early_is_named(tmp_path):
     r = simulate(s, years=1, paths=2, workers=1, rate_paths=0)
     assert [x.split(" (")[0] for x in r.settings["withdrawal_schedule"]] == [
         "withdrawals: 3 of 12 months"]
+
+
+def test_cpi_indexing_in_the_future_rises_by_inflation_and_says_so_once(tmp_path):
+    # The future has no CPI: an `indexed: cpi` withdrawal rises by --inflation there.
+    # 1,000 a year from the first session at 10%: 1,000 then 1,100 (2 years of paths).
+    pd.DataFrame({"date": pd.to_datetime(["2009-01-01", "2010-01-01"]),
+                  "cpi": [100.0, 102.0]}).to_parquet(tmp_path / "cpi.parquet")
+    flows = [*DEPOSIT, {"withdrawal": 1000, "every": "year", "start": FIRST,
+                        "indexed": "cpi"}]
+    s = _files(tmp_path, _noisy(), flows)
+    r = simulate(s, years=2, paths=2, workers=1, inflation=0.10, rate_paths=0)
+    said = [w for w in r.warnings if "rise by --inflation" in w]
+    assert len(said) == 1 and "\n" not in said[0] and "10.00% a year" in said[0]
+    assert r.scheduled_withdrawals == pytest.approx(1000.0 + 1100.0)
+    assert r.paths["withdrawals_paid"].tolist() == pytest.approx([2100.0, 2100.0])
