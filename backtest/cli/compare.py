@@ -84,15 +84,15 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     grid = merge_vary(vary)
     parse_sort(sort or "twr", list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
+    dest = Path(out) if out is not None else default_out(variants)
+    executor = make_executor(workers, scheduler)
+    bar = _Progress(disabled=quiet or not sys.stderr.isatty())
     from backtest.io.caveats import compare_facts, compare_notes
 
     auto, notes = compare_notes(compare_facts(variants), sort_given=sort is not None)
     sort = sort or auto or "twr"
     for note in notes:
         click.echo(f"warning: {note}", err=True)
-    dest = Path(out) if out is not None else default_out(variants)
-    executor = make_executor(workers, scheduler)
-    bar = _Progress(disabled=quiet or not sys.stderr.isatty())
     try:
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
                             variant_reports=variant_reports, risk_free=risk_free,

@@ -69,7 +69,7 @@ def keep_summary_in_step(run_dir: Path, summary: dict[str, Any], benchmark: str 
     """Rewrite summary.json when the report used other settings than it records."""
     if not summary or not changed(summary, benchmark, risk_free):
         return False
-    from backtest.report.build import benchmark_label
+    from backtest.report.plan_cards import benchmark_label
 
     label = benchmark_label(str(bench.name)) if bench is not None else None
     rewrite_summary(run_dir, summary, benchmark=benchmark, prices=prices, risk_free=risk_free,
@@ -106,7 +106,7 @@ def rewrite_summary(run_dir: Path, summary: dict[str, Any], *, benchmark: str | 
 def recorded_benchmark(spec: str | None, bench: Any, prices: Path) -> dict[str, Any]:
     """The benchmark as summary.json records it (`backtest run --benchmark`): the spec
     (a file made absolute), the price file a ticker was found in, and its label."""
-    from backtest.report.build import benchmark_label
+    from backtest.report.plan_cards import benchmark_label
 
     if spec is None or bench is None:
         return {}  # no key: the summary is the library's (backtest.run) exactly

@@ -21,6 +21,7 @@ from backtest.analytics import metrics as M
 from backtest.analytics import returns as R
 from backtest.report import charts as C
 from backtest.report.data import RunData, load_run
+from backtest.report.plan_cards import benchmark_label, depleted, plan_cards
 
 TEMPLATES = Path(__file__).parent / "templates"
 REPORT_NAME = "report.html"
@@ -298,37 +299,10 @@ def _tax_context(summary: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def benchmark_label(name: str | None) -> str | None:
-    """The benchmark's name with its kind beside it: "SP500 (price index: ...)"."""
-    if not name:
-        return name
-    from backtest.io.caveats import benchmark_kind
-
-    if "total return" in name.lower():
-        return name
-    return f"{name} ({benchmark_kind(name)})"
-
-
-def plan_cards(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Headline cards of a withdrawal plan: the depletion date first, the rate, the
-    schedules that stop before the end (summary.json's depleted_on, withdrawal_rate,
-    withdrawal_schedule)."""
-    cards = []
-    if summary.get("depleted_on"):
-        cards.append(("Money ran out on", fmt_date(summary["depleted_on"]), "neg"))
-    if summary.get("withdrawal_rate"):
-        cards.append(("Withdrawal rate (first year)",
-                      fmt_pct(summary["withdrawal_rate"], sign=False), ""))
-    for line in summary.get("withdrawal_schedule") or ():
-        label, _, value = str(line).partition(": ")
-        cards.append((label.capitalize(), value.split(" (")[0], "neg"))
-    return cards
-
-
 def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
     """The report page as text (images inlined as base64 data URIs)."""
     run, p, m = a.run, a.performance, a.money
-    gone = run.summary.get("depleted_on")  # a depleted plan's headline is the depletion
+    gone = depleted(run.summary)  # a depleted plan's headline is the depletion
     headline = [
         ("Final value", fmt_money(m["final_value"]), ""),
         ("Deposits", fmt_money(m["total_deposits"]), ""),
@@ -339,7 +313,7 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
         ("CAGR", fmt_pct(p["cagr"]), sign_class(p["cagr"])),
         ("Max drawdown", fmt_pct(p["max_drawdown"]), sign_class(p["max_drawdown"])),
     ]
-    headline[:0] = plan_cards(run.summary)
+    headline[:0] = [(c["label"], c["value"], c["cls"]) for c in plan_cards(run.summary)]
     chart_list = [{"key": k, "file": CHART_FILES[k][0], "title": CHART_FILES[k][1],
                    "data": base64.b64encode(charts[k]).decode("ascii")}
                   for k in CHART_FILES if k in charts]

@@ -20,7 +20,7 @@ from backtest.engine.summary import summarize  # noqa: E402
 from backtest.errors import StrategyError  # noqa: E402
 from backtest.io.caveats import cpi_notes  # noqa: E402
 from backtest.io.strategy_file import load_strategy  # noqa: E402
-from backtest.report.build import plan_cards  # noqa: E402
+from backtest.report.plan_cards import plan_cards  # noqa: E402
 
 D = dt.date
 
@@ -136,7 +136,8 @@ portfolio: {slices: {A: 100}}
     assert summary["depleted_on"] == date(11).isoformat()
     assert summary["withdrawal_rate"] == pytest.approx(0.8)
     cards = plan_cards(summary)
-    assert cards[0] == ("Money ran out on", date(11).isoformat(), "neg")
+    assert (cards[0]["label"], cards[0]["value"], cards[0]["cls"]) == (
+        "Money ran out on", date(11).isoformat(), "neg")
 
 
 def test_a_plan_that_lasts_has_no_depletion_date():
