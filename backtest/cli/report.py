@@ -48,8 +48,8 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None
     paths = write_report(run_dir, benchmark=bench, risk_free=risk_free, drift_band=band / 100)
     html = next((p for p in paths if p.suffix == ".html"), None)
-    click.echo(f"wrote {len(paths) - 1} charts and {html}")
     from backtest.io.run_settings import keep_summary_in_step
 
     if keep_summary_in_step(run_dir, summary, benchmark, prices, risk_free, bench):
         click.echo("updated summary.json: the benchmark and risk-free rate of this report")
+    click.echo(f"wrote {len(paths) - 1} charts and {html}")
