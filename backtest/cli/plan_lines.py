@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def plan_lines(s: dict[str, Any]) -> list[str]:
-    """Lines for summary.json's depleted_on, withdrawal_rate and withdrawal_schedule."""
+def plan_lines(s: dict[str, Any], *, depletion: bool = True) -> list[str]:
+    """Lines for summary.json's depleted_on (unless `depletion` is False: the caller
+    says it), withdrawal_rate and withdrawal_schedule."""
     out = []
-    if s.get("depleted_on"):
+    if depletion and s.get("depleted_on"):
         out.append(f"  MONEY RAN OUT on {s['depleted_on']}: a withdrawal could not be paid "
                    "in full")
     rate = s.get("withdrawal_rate")
