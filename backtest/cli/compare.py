@@ -23,8 +23,9 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder of the sweep [default: reports/<strategy-name>-compare/].")
 @executor_options
-@click.option("--sort", default="twr", show_default=True, metavar="METRIC[:asc|:desc]",
-              help="Order of the table (drift, volatility and trades ascend by default).")
+@click.option("--sort", default=None, metavar="METRIC[:asc|:desc]",
+              help="Order of the table (drift, volatility and trades ascend by default) "
+                   "[default: twr; cagr for variants covering different periods].")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write comparison.html and the PNG charts.")
 @click.option("--variant-reports", is_flag=True,
@@ -108,7 +109,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     if scheduler is not None:
         check_scheduler(scheduler)
     grid = merge_vary(vary)
-    parse_sort(sort, list(grid))  # a bad --sort stops before anything runs
+    parse_sort(sort or "twr", list(grid))  # a bad --sort stops before anything runs
     variants = plan(list(strategies), grid, risk_free=risk_free)
     base = parse_baseline(baseline)
     if base:
@@ -120,6 +121,12 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
               inputs=strategies)  # up front: a folder of the user's stays as it is
     executor = make_executor(workers, scheduler)
     bar = _Progress(disabled=quiet or not sys.stderr.isatty())
+    from backtest.io.caveats import compare_facts, compare_notes
+
+    auto, notes = compare_notes(compare_facts(variants), sort_given=sort is not None)
+    sort = sort or auto or "twr"
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     try:
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
                             variant_reports=variant_reports, risk_free=risk_free,

@@ -29,7 +29,9 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
     """Rebuild the PNG charts and report.html of a run folder, without rerunning it.
 
     DIR is a folder written by `backtest run` (summary.json, daily.parquet,
-    drift.parquet, ...). The files are replaced in place.
+    drift.parquet, ...). The files are replaced in place. The benchmark and the
+    risk-free rate are those the run used (recorded in summary.json) unless
+    given; when an option changes them, summary.json is rewritten to match.
 
     Example:
 
@@ -37,6 +39,7 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
         backtest report runs/factor_pie --benchmark SP500 --risk-free 0.02
     """
     from backtest.io.run_checks import check_run_folder
+    from backtest.io.run_settings import effective, read_summary
     from backtest.report import write_report
     from backtest.report.benchmark import load_benchmark
     from backtest.report.build import CHART_FILES, REPORT_NAME
@@ -45,6 +48,8 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
         raise BacktestError(f"--band must be from 0 to 100 percentage points, got {band:g}")
     check_risk_free(risk_free)
     check_run_folder(run_dir, (REPORT_NAME, *(name for name, _ in CHART_FILES.values())))
+    summary = read_summary(run_dir)  # what the run used, unless an option says otherwise
+    benchmark, prices, risk_free = effective(summary, benchmark, prices, risk_free)
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None
     dates = _run_dates(run_dir)
     if bench is not None and len(dates):
@@ -67,6 +72,10 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
                             f"edited?): {type(exc).__name__}: {exc}"[:300],
                             source=run_dir) from None
     html = next((p for p in paths if p.suffix == ".html"), None)
+    from backtest.io.run_settings import keep_summary_in_step
+
+    if keep_summary_in_step(run_dir, summary, benchmark, prices, risk_free, bench):
+        click.echo("updated summary.json: the benchmark and risk-free rate of this report")
     click.echo(f"wrote {len(paths) - 1} charts and {html}")
 
 

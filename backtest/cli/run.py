@@ -68,6 +68,9 @@ def run(strategy: str, out: str | None, report: bool, benchmark: str | None,
     except OverflowError as exc:  # amounts beyond exact share counting (engine.window)
         raise BacktestError(str(exc), source=strategy) from None
     summary = done.summary
+    from backtest.io.run_settings import recorded_benchmark  # so `report DIR` reuses it
+
+    summary.update(recorded_benchmark(benchmark, bench, inputs.strategy.data.prices))
     app.write(done, dest, report=report, benchmark=bench, csv=csv, force=force)
     _print_summary(summary, dest, done.result, bench, quiet=quiet, as_json=as_json)
 
@@ -86,7 +89,7 @@ def _print_summary(summary: dict, dest: Path, result, bench, *, quiet: bool,
 
     b = None
     if bench is not None:
-        b = {"name": bench.name or "benchmark",
+        b = {"name": summary.get("benchmark_label") or bench.name or "benchmark",
              "cagr": T.benchmark_cagr(bench, result.daily["date"])}
     stream = click.get_text_stream("stdout")
     click.echo(T.summary_text(summary, dest, benchmark=b, drift=most_drifted(result.drift),

@@ -66,6 +66,12 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
     twr = _num(s.get("twr"))
     lines = [f"{one_line(str(s.get('name', '')))}: {s.get('start')} to {s.get('end')}"
              + (f" ({s['sessions']:,} sessions)" if isinstance(s.get("sessions"), int) else "")]
+    if s.get("depleted_on"):  # the headline of a plan that ran out, before any return
+        line = f"  depleted on   {s['depleted_on']}: the account ran out of money"
+        lines.append(click.style(line, fg="red", bold=True) if colour else line)
+    from backtest.cli.plan_lines import plan_lines
+
+    lines += plan_lines(s, depletion=False)
     lines.append(f"  final value   {money(s.get('final_value'))}   put in "
                  f"{money(s.get('total_deposits'))}   taken out "
                  f"{money(s.get('total_withdrawals'))}")
@@ -94,9 +100,6 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
         lines.append(f"  largest drift {one_line(str(drift['slice']))} "
                      f"{float(drift['drift']) * 100:+.1f} pt from its "
                      f"{float(drift['target']) * 100:.1f}% target on {day}")
-    if s.get("depleted_on"):
-        line = f"  depleted on   {s['depleted_on']}: the account ran out of money"
-        lines.append(click.style(line, fg="red", bold=True) if colour else line)
     lines.append(f"  wrote {dest}/")
     return "\n".join(lines)
 

@@ -55,6 +55,9 @@ def _check_data(strat: Strategy) -> tuple[list[dt.date], int, list[str]]:
     from backtest.io.inputs import market_for
 
     market, notes = market_for(strat)
+    from backtest.io.caveats import run_notes
+
+    notes = [*notes, *run_notes(strat, market)]
     return market.session_dates(), len(market.halts), list(notes)
 
 

@@ -36,8 +36,30 @@ class AccountSettings:
 
 
 @dataclass(frozen=True)
+class PriceIndex:
+    """A consumer price index (monthly levels), for withdrawals indexed to it."""
+
+    dates: tuple[dt.date, ...]
+    levels: tuple[float, ...]
+
+    def level_on(self, day: dt.date) -> float:
+        """The latest level published on or before `day` (the first one before it)."""
+        import bisect
+
+        k = bisect.bisect_right(self.dates, day) - 1
+        return self.levels[max(k, 0)]
+
+
+@dataclass(frozen=True)
 class Cashflow:
-    """A deposit (amount > 0) or withdrawal, one-off (`date`) or recurring (`every`)."""
+    """A deposit (amount > 0) or withdrawal, one-off (`date`) or recurring (`every`).
+
+    `indexed`: the amount is in dollars of the schedule's start and rises on
+    every anniversary of it, by a fixed yearly rate (a float) or by the CPI
+    (`"cpi"`, the series in `cpi`, from `data.cpi`). `percent`: a withdrawal of this
+    yearly fraction of the account's value instead of an amount, split evenly
+    over the year's occurrences (a one-off item takes it whole).
+    """
 
     kind: Literal["deposit", "withdrawal"]
     amount: float
@@ -45,6 +67,9 @@ class Cashflow:
     every: Frequency | None = None  # recurring
     start: dt.date | None = None
     end: dt.date | None = None
+    indexed: float | Literal["cpi"] | None = None
+    percent: float | None = None
+    cpi: PriceIndex | None = field(default=None, repr=False)  # for indexed: cpi
 
 
 @dataclass(frozen=True)

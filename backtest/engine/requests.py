@@ -10,9 +10,11 @@ from backtest.engine.book import Detached
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """A scheduled withdrawal of `amount` dollars."""
+    """A scheduled withdrawal of `amount` dollars, or, when `fraction` is set, of
+    that fraction of the account's value at the window that pays it."""
 
     amount: float
+    fraction: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +43,8 @@ Request = Order | Leaving | RebalanceRequest | Withdrawal | DividendBuy
 def describe(req: Request) -> str:
     """A short plain description for the event log."""
     if isinstance(req, Withdrawal):
+        if req.fraction is not None and req.amount == 0:
+            return f"withdrawal {req.fraction:.4%} of the account"
         return f"withdrawal {req.amount:.2f}"
     if isinstance(req, Order):
         amount = "all" if req.amount is None else f"{req.amount:.2f}"

@@ -34,6 +34,9 @@ class RunResult:
     total_deposits: float
     total_withdrawals: float
     total_dividends: float
+    deposits: np.ndarray | None = None  # per session, for the withdrawal measures
+    withdrawals: np.ndarray | None = None
+    cashflows: tuple = ()  # the strategy's, to name schedules that end early
 
 
 def run(sim: Simulation) -> RunResult:
@@ -108,6 +111,9 @@ def tabulate(sim: Simulation) -> RunResult:
         total_deposits=float(sim.deposits.sum()),
         total_withdrawals=float(sim.withdrawals.sum()),
         total_dividends=float(sim.dividends.sum()),
+        deposits=sim.deposits.copy(),
+        withdrawals=sim.withdrawals.copy(),
+        cashflows=sim.strategy.cashflows,
     )
 
 

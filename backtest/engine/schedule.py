@@ -16,10 +16,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from backtest.domain.strategy import Cashflow
+from backtest.domain.strategy import Cashflow, PriceIndex
 
 STEP_DAYS = {"week": 7, "2weeks": 14}
 STEP_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+PER_YEAR = {"week": 52, "2weeks": 26, "month": 12, "quarter": 4, "year": 1}
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
@@ -50,11 +51,11 @@ def session_of(sessions: np.ndarray, date: dt.date) -> int | None:
     return i if i < len(sessions) else None
 
 
-def cashflow_sessions(flow: Cashflow, sessions: np.ndarray) -> list[int]:
-    """The sessions on which `flow` happens (a session may repeat)."""
+def cashflow_dates(flow: Cashflow, sessions: np.ndarray) -> list[tuple[dt.date, int]]:
+    """(scheduled date, session index) of every time `flow` happens."""
     if flow.date is not None:
         i = session_of(sessions, flow.date)
-        return [] if i is None else [i]
+        return [] if i is None else [(flow.date, i)]
     assert flow.every is not None and flow.start is not None
     last = sessions[-1].astype(object)
     end = min(flow.end, last) if flow.end is not None else last
@@ -65,7 +66,53 @@ def cashflow_sessions(flow: Cashflow, sessions: np.ndarray) -> list[int]:
             continue
         i = session_of(sessions, d)
         if i is not None:
-            out.append(i)
+            out.append((d, i))
+    return out
+
+
+def cashflow_sessions(flow: Cashflow, sessions: np.ndarray) -> list[int]:
+    """The sessions on which `flow` happens (a session may repeat)."""
+    return [i for _, i in cashflow_dates(flow, sessions)]
+
+
+def whole_years(start: dt.date, day: dt.date) -> int:
+    """Anniversaries of `start` on or before `day` (0 in the first year)."""
+    y = day.year - start.year
+    if y > 0 and add_months(start, 12 * y) > day:
+        y -= 1
+    return max(y, 0)
+
+
+def index_factor(flow: Cashflow, day: dt.date, cpi: PriceIndex | None = None) -> float:
+    """How much `flow`'s amount has grown by `day`: raised on each anniversary of its
+    start, by `(1 + rate) ** years` or by the CPI's level then over its level at the start."""
+    if flow.indexed is None or flow.start is None:
+        return 1.0
+    years = whole_years(flow.start, day)
+    if flow.indexed == "cpi":
+        cpi = cpi or flow.cpi
+        if cpi is None:
+            raise ValueError("a cash flow indexed to the CPI needs its CPI series")
+        if years == 0:
+            return 1.0
+        return cpi.level_on(add_months(flow.start, 12 * years)) / cpi.level_on(flow.start)
+    return (1.0 + float(flow.indexed)) ** years
+
+
+def cashflow_amounts(flow: Cashflow, sessions: np.ndarray, cpi: PriceIndex | None = None
+                     ) -> list[tuple[int, float, float | None]]:
+    """(session, dollars, fraction) of every occurrence of `flow`.
+
+    A percent withdrawal has `fraction` (of the account's value when it is paid:
+    the yearly percent over the year's occurrences) and no dollars yet.
+    """
+    out: list[tuple[int, float, float | None]] = []
+    for d, i in cashflow_dates(flow, sessions):
+        if flow.percent is not None:
+            per = 1 if flow.every is None else PER_YEAR[flow.every]
+            out.append((i, 0.0, flow.percent / per))
+        else:
+            out.append((i, flow.amount * index_factor(flow, d, cpi), None))
     return out
 
 
@@ -78,3 +125,8 @@ def new_period_sessions(sessions: np.ndarray, every: str) -> np.ndarray:
     out = np.zeros(len(sessions), dtype=bool)
     out[1:] = key[1:] != key[:-1]
     return out
+
+
+def cashflow_values(flow: Cashflow, sessions: np.ndarray) -> list[tuple[float, float | None]]:
+    """(dollars, fraction) of every occurrence, in the order of `cashflow_sessions`."""
+    return [(a, f) for _, a, f in cashflow_amounts(flow, sessions)]

@@ -90,12 +90,15 @@ class Simulation:
         sessions = self.market.sessions
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
+        from backtest.engine.schedule import cashflow_values  # indexed, or a percent
+
         for flow in self.strategy.cashflows:
-            for i in cashflow_sessions(flow, sessions):
+            for i, (amount, fraction) in zip(cashflow_sessions(flow, sessions),
+                                             cashflow_values(flow, sessions), strict=True):
                 if flow.kind == "deposit":
-                    self.deposit_in[i] += flow.amount
+                    self.deposit_in[i] += amount
                 else:
-                    self.requests_at[i].append(Withdrawal(flow.amount))
+                    self.requests_at[i].append(Withdrawal(amount, fraction))
         for ev in self.strategy.events:
             i = session_of(sessions, ev.date)
             if i is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backtest.analytics import withdrawals as W
 from backtest.analytics.drift import max_abs_drift
 from backtest.analytics.metrics import clean_dict, performance_summary
 from backtest.analytics.tax import TaxTables, run_tax_summary
@@ -41,5 +42,19 @@ def summarize(result: RunResult, *, risk_free: float = 0.0,
     ordered["trades"] = int(len(result.trades))
     ordered["halt_deferrals"] = int((result.events["kind"] == "halt_deferred").sum()) \
         if len(result.events) else 0
+    ordered.update(withdrawal_measures(result))
+    ordered["withdrawal_schedule"] = W.schedule_coverage(
+        result.cashflows, result.daily["date"].to_numpy().astype("datetime64[D]"))
+    ordered["risk_free"] = float(risk_free)  # what Sharpe and Sortino used
     ordered.update(run_tax_summary(result, tax, tables=tax_tables))
     return clean_dict(ordered)
+
+
+def withdrawal_measures(result: RunResult) -> dict[str, Any]:
+    """depleted_on (ISO date or None) and withdrawal_rate (analytics/withdrawals.py)."""
+    gone = W.depleted_on(result.events)
+    rate = None
+    if result.deposits is not None and result.withdrawals is not None:
+        rate = W.withdrawal_rate(result.daily["date"].to_numpy(), result.deposits,
+                                 result.withdrawals)
+    return {"depleted_on": gone.isoformat() if gone else None, "withdrawal_rate": rate}

@@ -98,7 +98,7 @@ class Window:
             if isinstance(req, RebalanceRequest):
                 self._rebalance(req)
         for req in queue:
-            if isinstance(req, Withdrawal):
+            if isinstance(req, Withdrawal) and not self._percent_withdrawal(req):
                 self._withdrawal(req)
         self._dividend_buys([r for r in queue if isinstance(r, DividendBuy)])
         if auto_invest:
@@ -220,6 +220,18 @@ class Window:
 
     def _node_values(self) -> np.ndarray:
         return self.book.node_values(self._leaf_values())
+
+    def _percent_withdrawal(self, req: Withdrawal) -> bool:
+        """Pay a percent-of-the-account withdrawal (`fraction`) as its dollars at this
+        window's prices; False for a dollar one. If it must wait for a halt, the percent
+        waits (resolved again at its next window), not these dollars."""
+        if req.fraction is None:
+            return False
+        held = self.book.value_of(self.book.root, self._node_values())
+        resolved = Withdrawal(req.fraction * (self.cash + held))
+        self._withdrawal(resolved)
+        self.out.deferred = [req if r is resolved else r for r in self.out.deferred]
+        return True
 
     def _buy_plan(self, node: Node, amount: float) -> Plan:
         if amount <= 0:

@@ -80,6 +80,9 @@ def load_inputs(path: str | Path) -> Inputs:
     """Parse the strategy file at `path` and build its market."""
     strategy = read_strategy(path)
     market, warnings = market_for(strategy)
+    from backtest.io.caveats import run_notes
+
+    warnings = [*warnings, *run_notes(strategy, market)]
     check_share_grid(strategy, market)
     return Inputs(strategy, market, tuple(warnings))
 

@@ -12,6 +12,7 @@ ordered later and a removed one cannot.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 REBALANCE_EVERY = ("never", "month", "quarter", "year")
 TAX_KEYS = tuple(TaxSettings.__dataclass_fields__)
 LOT_METHODS = ("brokerage", "fifo", "hifo")
+DATA_KEYS += ("cpi",)  # the CPI series of `indexed: cpi` (docs/withdrawal-plans.md)
+CASHFLOW_KEYS += ("indexed",)
 
 
 def load_strategy(path: str | Path) -> Strategy:
@@ -73,7 +76,7 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
     data = _data(ck, doc["data"], base_dir)
     portfolio = _portfolio(ck, doc["portfolio"])
     account = _account(ck, doc.get("account"))
-    cashflows = _cashflows(ck, doc.get("cashflows"))
+    cashflows = _with_cpi(ck, _cashflows(ck, doc.get("cashflows")), doc["data"], base_dir)
     rebalance = _rebalance(ck, doc.get("rebalance"))
     events = _events(ck, doc.get("events"), portfolio)
     tax = _tax(ck, doc.get("tax"))
@@ -89,6 +92,37 @@ def parse_strategy(doc: object, *, source: Path, base_dir: Path) -> Strategy:
         strategy = replace(strategy, data=replace(
             data, online=tickers, prices=cache_path(tickers, data.start, data.end)))
     return strategy
+
+
+def _with_cpi(ck: Checker, flows: tuple[Cashflow, ...], data: dict,
+              base_dir: Path) -> tuple[Cashflow, ...]:
+    """The cash flows, those indexed to the CPI carrying the series (read only then):
+    `data.cpi`, else `cpi.parquet` beside the prices, else the bundled one."""
+    indexed = [i for i, f in enumerate(flows) if f.indexed == "cpi"]
+    if not indexed:
+        return flows
+    from dataclasses import replace
+
+    from backtest.io.cpi import default_cpi_path, load_cpi  # pandas: only when needed
+    first = index("cashflows", indexed[0])
+    given = data.get("cpi")
+    if given is not None:
+        path: Path | None = _path(ck, given, "data.cpi", base_dir)
+    else:
+        prices = data.get("prices")
+        path = default_cpi_path(base_dir / prices if isinstance(prices, str) else base_dir)
+    if path is None:
+        ck.fail(key(first, "indexed"), "cpi needs a CPI series: name one as data.cpi "
+                                       "(a Parquet file with columns date, cpi)")
+    where = "data.cpi" if given is not None else key(first, "indexed")
+    cpi = load_cpi(path, source=ck.source, where=where)
+    for i in indexed:
+        start = flows[i].start
+        assert start is not None
+        if start < cpi.dates[0]:
+            ck.fail(key(index("cashflows", i), "start"),
+                    f"{start} is before the CPI series starts ({cpi.dates[0]} in {path})")
+    return tuple(replace(f, cpi=cpi) if f.indexed == "cpi" else f for f in flows)
 
 
 # --- YAML ---------------------------------------------------------------------
@@ -283,14 +317,17 @@ def _cashflow(ck: Checker, item: object, where: str) -> Cashflow:
     item = ck.mapping(item, where)
     ck.keys(item, where, CASHFLOW_KEYS)
     kind = ck.exactly_one(item, where, ("deposit", "withdrawal"), "amount")
-    amount = ck.positive(item[kind], key(where, kind))
+    percent = _percent(ck, item[kind], key(where, kind), kind)
+    amount = 0.0 if percent is not None else ck.positive(item[kind], key(where, kind))
     when = ck.exactly_one(item, where, ("date", "every"), "timing")
+    indexed = _indexed(ck, item, where, when, percent)
     if when == "date":
         for extra in ("start", "end"):
             if extra in item:
                 ck.fail(key(where, extra), "only goes with every (a recurring item); "
                                            "a one-off item has just date")
-        return Cashflow(kind=kind, amount=amount, date=ck.date(item["date"], key(where, "date")))
+        return Cashflow(kind=kind, amount=amount, date=ck.date(item["date"], key(where, "date")),
+                        percent=percent)
     every = ck.choice(item["every"], key(where, "every"), FREQUENCIES)
     if item.get("start") is None:
         ck.fail(key(where, "start"), "required for a recurring item "
@@ -298,7 +335,52 @@ def _cashflow(ck: Checker, item: object, where: str) -> Cashflow:
     start = ck.date(item["start"], key(where, "start"))
     end = _optional_date(ck, item, "end", where)
     ck.date_range(start, end, where)
-    return Cashflow(kind=kind, amount=amount, every=every, start=start, end=end)
+    return Cashflow(kind=kind, amount=amount, every=every, start=start, end=end,
+                    indexed=indexed, percent=percent)
+
+
+def _percent(ck: Checker, value: object, where: str, kind: str) -> float | None:
+    """`withdrawal: 4%` (a yearly percent of the account's value) as 0.04, else None."""
+    if not (isinstance(value, str) and value.strip().endswith("%")):
+        return None
+    if kind != "withdrawal":
+        ck.fail(where, f"a percent ({value.strip()}) is only for a withdrawal; "
+                       "a deposit is a dollar amount")
+    try:
+        pct = float(value.strip()[:-1])
+    except ValueError:
+        ck.fail(where, f"must be a dollar amount or a percent such as 4%, got {show(value)}")
+    if not (math.isfinite(pct) and 0 < pct <= 100):
+        ck.fail(where, f"a percent of the account must be more than 0% and at most 100%, "
+                       f"got {value.strip()}")
+    return pct / 100.0
+
+
+def _indexed(ck: Checker, item: dict, where: str, when: str,
+             percent: float | None) -> float | str | None:
+    """`indexed: 0.025` (a yearly rate), `indexed: 2.5%` or `indexed: cpi`."""
+    value = item.get("indexed")
+    here = key(where, "indexed")
+    if value is None:
+        return None
+    if when == "date":
+        ck.fail(here, "only goes with every (a recurring item's amount rises each year)")
+    if percent is not None:
+        ck.fail(here, "a percent of the account needs no indexing (it follows the account)")
+    if isinstance(value, str) and value.strip().lower() == "cpi":
+        return "cpi"
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            rate = float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            rate = math.nan
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        rate = float(value)
+    else:
+        rate = math.nan
+    if not (math.isfinite(rate) and -1 < rate <= 1):
+        ck.fail(here, f"must be a yearly rate (0.025 or 2.5%) or cpi, got {show(value)}")
+    return rate
 
 
 def _rebalance(ck: Checker, value: object) -> RebalancePolicy:

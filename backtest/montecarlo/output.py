@@ -43,18 +43,51 @@ def render_charts(result: MonteCarloResult) -> dict[str, bytes]:
 
 def _headline(result: MonteCarloResult) -> list[tuple[str, str, str]]:
     h = result.headline()
-    cards = [("Median final value", fmt_money(h["median_final_value"]), ""),
-             ("Median in today's dollars", fmt_money(h["median_real_final_value"]), "")]
+    cards = []
     if result.has_withdrawals:
         rate = result.success_rate
         cls = "pos" if rate >= 0.9 else "neg" if rate < 0.75 else ""
         cards.append(("Success rate", fmt_pct(rate, 1, sign=False), cls))
+        if h["depleted_paths"]:
+            cards.append(("Money ran out", f"{h['depleted_paths']} paths, median year "
+                                           f"{h['depletion_year_median']:g}", "neg"))
     else:
         cards.append(("Success rate", "no withdrawals", ""))
+    cards += [(label, value, "") for label, value in rate_cards(result.settings)]
+    cards += [(label, "; ".join(values), "neg") for label, values in
+              _coverage(result.settings.get("withdrawal_schedule") or ())]
+    lasted = " (paths that lasted)" if h["depleted_paths"] else ""
+    cards += [("Median final value" + lasted, fmt_money(h["median_final_value_lasting"]), ""),
+              ("Median in today's dollars", fmt_money(h["median_real_final_value"]), "")]
     cards += [("Median CAGR (TWR)", fmt_pct(h["median_cagr"]), ""),
               ("Median MWR", fmt_pct(h["median_mwr"]), ""),
               ("Median max drawdown", fmt_pct(h["median_max_drawdown"]), "neg")]
     return cards
+
+
+def rate_cards(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """Safe and perpetual withdrawal rates, when they were found."""
+    if "safe_withdrawal_rate" not in s:
+        return []
+
+    def rate(x: float | None, top: bool) -> str:
+        if x is None:
+            return "none"
+        return ("≥ " if top else "") + fmt_pct(x, 2, sign=False)
+
+    return [(f"Safe withdrawal rate ({s['rate_confidence']:.0%} last)",
+             rate(s["safe_withdrawal_rate"], s["safe_at_least"])),
+            ("Perpetual withdrawal rate",
+             rate(s["perpetual_withdrawal_rate"], s["perpetual_at_least"]))]
+
+
+def _coverage(lines: Any) -> list[tuple[str, list[str]]]:
+    """"withdrawals: 62 of 360 months (...)" as a card: ("Withdrawals", ["62 of 360 months"])."""
+    out = []
+    for line in lines:
+        label, _, value = str(line).partition(": ")
+        out.append((label.capitalize(), [value.split(" (")[0]]))
+    return out
 
 
 def render_page(result: MonteCarloResult, charts: dict[str, bytes]) -> str:
@@ -86,7 +119,8 @@ def render_page(result: MonteCarloResult, charts: dict[str, bytes]) -> str:
         sessions=s["sessions"], start=s["start"], end=s["end"], method=method,
         seed=s["seed"], generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         history_start=s["history_start"], history_end=s["history_end"],
-        history_days=s["history_days"], tickers=", ".join(s["tickers"]),
+        history_days=s["history_days"], history_years=f"{s.get('history_years', 0):g}",
+        tickers=", ".join(s["tickers"]),
         inflation=fmt_pct(s["inflation"], 1, sign=False), warnings=list(result.warnings),
         headline=_headline(result), percentile_names=[f"p{k}" for k in PERCENTILES],
         percentile_rows=rows, failure_rows=failures, year_rows=by_year,
@@ -111,11 +145,22 @@ def _year_rows(result: MonteCarloResult) -> list[dict[str, Any]]:
 
 
 def _withdrawal_note(result: MonteCarloResult) -> str:
-    if not result.has_withdrawals:
-        return ""
-    return (f"The plan withdraws {fmt_money(result.scheduled_withdrawals)} in all on every "
-            "path; a path succeeds when every withdrawal is paid in full (none is rejected "
-            "for exceeding the account).")
+    s = result.settings
+    text = ""
+    if result.has_withdrawals:
+        asked = (f"{fmt_money(result.scheduled_withdrawals)} in all" if
+                 result.scheduled_withdrawals > 0 else "a percent of the account")
+        text = (f"The plan withdraws {asked} on every path; a path succeeds when every "
+                "withdrawal is paid in full (none is rejected for exceeding the account); "
+                "a failed path is counted by the year its money ran out, not by what it "
+                "ended with.")
+    if "safe_withdrawal_rate" in s:
+        text += (f" The safe withdrawal rate is the largest starting rate (withdrawn every "
+                 f"{s['rate_every']}, raised by the inflation rate each year) that "
+                 f"{s['rate_confidence']:.0%} of the first {s['rate_paths']} paths survive; "
+                 "the perpetual rate keeps the median path's starting balance in today's "
+                 f"dollars; both found by bisection to {fmt_pct(s['rate_resolution'], 2, False)}.")
+    return text.strip()
 
 
 def write_outputs(result: MonteCarloResult, dest: str | Path, *, force: bool = False) -> Path:

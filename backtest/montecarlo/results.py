@@ -41,7 +41,8 @@ class MonteCarloResult:
 
     @property
     def has_withdrawals(self) -> bool:
-        return self.scheduled_withdrawals > 0
+        # a percent-of-the-account plan schedules no dollars, yet withdraws
+        return self.scheduled_withdrawals > 0 or bool(self.settings.get("withdraws"))
 
     @property
     def median_final_value(self) -> float:
@@ -52,6 +53,29 @@ class MonteCarloResult:
         """How many paths first failed in each year (1 = the first 252 sessions)."""
         years = self.paths["first_failure_year"].dropna().astype(int)
         return years.value_counts().sort_index().rename("paths").rename_axis("year")
+
+    @property
+    def depleted_paths(self) -> int:
+        """Paths on which a withdrawal could not be paid in full."""
+        return int((~self.paths["success"]).sum()) if self.has_withdrawals else 0
+
+    def depletion(self) -> dict[str, Any]:
+        """When the money ran out on the failed paths, in years (1 = the first 252 sessions),
+        and the median final value of the paths that lasted (a failed path's final value
+        is what a rejected withdrawal left, not an outcome)."""
+        p = self.paths
+        lasted = p.loc[p["success"], "final_value"] if self.has_withdrawals else p["final_value"]
+        years = p["first_failure_year"].dropna().astype(int)
+        return {
+            "depleted_paths": self.depleted_paths,
+            # whole years: the year of the path at that rank, never 2.5
+            "depletion_year_median": _year_at(years, 50),
+            "depletion_year_earliest": int(years.min()) if len(years) else None,
+            "depletion_year_percentiles": {f"p{k}": _year_at(years, k)
+                                           for k in (5, 25, 50)} if len(years) else {},
+            "median_final_value_lasting": _json(float(lasted.median())) if len(lasted)
+            else None,
+        }
 
     def headline(self) -> dict[str, Any]:
         """The numbers a reader wants first (JSON-ready)."""
@@ -75,8 +99,13 @@ class MonteCarloResult:
             "scheduled_withdrawals": _json(self.scheduled_withdrawals),
             "success_rate": _json(self.success_rate),
             "failure_years": {str(k): int(v) for k, v in self.failure_years.items()},
+            **self.depletion(),
             **{k: _json(v) if isinstance(v, float) else v for k, v in self.settings.items()},
         }
+
+
+def _year_at(years: pd.Series, pct: float) -> int | None:
+    return int(np.percentile(years, pct, method="nearest")) if len(years) else None
 
 
 def _json(x: float) -> float | None:
@@ -136,7 +165,7 @@ def build_result(name: str, results: Sequence[PathResult], dates: np.ndarray, *,
     rs = sorted(results, key=lambda r: r.path)
     values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
     table = path_table(rs, seed, inflation)
-    success = (float(table["success"].mean()) if scheduled_withdrawals > 0 and len(table)
-               else math.nan)
+    withdraws = scheduled_withdrawals > 0 or bool(settings.get("withdraws"))
+    success = float(table["success"].mean()) if withdraws and len(table) else math.nan
     return MonteCarloResult(name, table, percentile_table(values, dates, inflation), values,
                             success, scheduled_withdrawals, dict(settings), tuple(warnings))

@@ -25,6 +25,7 @@ from backtest.analytics.periods import rolling_returns, trailing_returns
 from backtest.analytics.positions import contributions, contributions_by_year, holdings_at_end
 from backtest.report import charts as C
 from backtest.report.data import RunData, load_run
+from backtest.report.plan_cards import benchmark_label, depleted, plan_cards
 
 TEMPLATES = Path(__file__).parent / "templates"
 REPORT_NAME = "report.html"
@@ -340,6 +341,7 @@ def _headline(a: Analysis) -> list[dict[str, str]]:
     p, m, s = a.performance, a.money, a.run.summary
     twr = p.get("twr")
     cards = [
+        *plan_cards(s),  # a plan that ran out leads with the depletion
         _card("Final value", fmt_compact(m["final_value"]), fmt_money(m["final_value"])),
         _card("Put in", fmt_compact(m["total_deposits"]), fmt_money(m["total_deposits"]),
               note="deposits"),
@@ -355,7 +357,8 @@ def _headline(a: Analysis) -> list[dict[str, str]]:
                            note=f"tax drag {fmt_pct(s.get('tax_drag'), 2, False)}"))
     cards += [
         _card("Growth of $1", "–" if twr is None else fmt_multiple(1 + twr),
-              f"TWR {fmt_pct(twr)}", sign_class(twr), f"TWR {fmt_pct(twr, 1)}"),
+              f"TWR {fmt_pct(twr)}", "" if depleted(s) else sign_class(twr),
+              f"TWR {fmt_pct(twr, 1)}"),
         _card("CAGR", fmt_pct(p["cagr"]), "compound annual growth of the TWR index",
               sign_class(p["cagr"]), "a year"),
         _card("MWR", fmt_pct(p["mwr"]), "money-weighted return (XIRR of the flows)",
@@ -505,7 +508,7 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
         "charts": [chart_map[k] for k in MAIN_CHARTS if k in chart_map],
         "rolling_chart": chart_map.get("rolling"),
         "metrics": _metric_rows(a),
-        "benchmark": a.benchmark_name,
+        "benchmark": benchmark_label(a.benchmark_name),
         "money": m,
         "tax": _tax_context(run.summary),
         "years": years,

@@ -30,6 +30,8 @@ METRICS = ("final_value", "total_deposits", "total_withdrawals", "total_dividend
 EXTRA_METRICS = ("start", "end", "calmar", "best_year", "best_year_return", "worst_year",
                  "worst_year_return", "max_drawdown_peak", "max_drawdown_trough",
                  "max_drawdown_recovery", "sessions")
+# The plan's and the tax estimate's numbers (summary.json), in the table files.
+PLAN_METRICS = ("withdrawal_rate", "after_tax_value", "estimated_tax", "tax_drag")
 # Smaller is better for these: sorted ascending unless asked otherwise.
 ASCENDING = frozenset({"max_abs_drift", "mean_abs_drift", "volatility", "trades",
                        "halt_deferrals"})
@@ -95,7 +97,7 @@ class SortKey:
 def parse_sort(spec: str, keys: Sequence[str] = ()) -> SortKey:
     """`metric`, `metric:asc` or `metric:desc`; a known metric or a varied key."""
     column, _, direction = spec.strip().partition(":")
-    known = (*FIXED, *keys, *METRICS, *EXTRA_METRICS)
+    known = (*FIXED, *keys, *METRICS, *PLAN_METRICS, "depleted_on", *EXTRA_METRICS)
     if column not in known:
         raise BacktestError(f"--sort {column!r}: not a metric of the comparison (one of "
                             f"{', '.join(METRICS)})")
@@ -122,17 +124,19 @@ def build_table(variants: Sequence[Variant], store: ResultStore, keys: Sequence[
         if store.done(v.hash):
             summary = store.summary(v.hash)
             extras = store.meta(v.hash).get("extras", {})
-            for m in (*METRICS, *EXTRA_METRICS):
+            for m in (*METRICS, *PLAN_METRICS, "depleted_on", *EXTRA_METRICS):
                 row[m] = extras.get(m, summary.get(m))
             row["error"] = None
         else:
             row["error"] = failures.get(v.hash, "not run (interrupted)")
         rows.append(row)
-    columns = [*FIXED, *(["file"] if files else []), *keys, *METRICS, *EXTRA_METRICS, "error"]
+    columns = [*FIXED, *(["file"] if files else []), *keys, *METRICS, *PLAN_METRICS,
+               "depleted_on", *EXTRA_METRICS, "error"]
     table = pd.DataFrame(rows, columns=columns)
     for k in keys:
         table[k] = _uniform(table[k])
-    for m in METRICS:
+    table["depleted_on"] = _uniform(table["depleted_on"])
+    for m in (*METRICS, *PLAN_METRICS):
         table[m] = pd.to_numeric(table[m], errors="coerce").astype(float)
     for m in EXTRA_METRICS:
         table[m] = _uniform(table[m])

@@ -76,6 +76,7 @@ def inputs(tmp_path: Path) -> Path:
              if str(d.date()) not in ("2024-01-15", "2024-02-19")]
     df = pd.DataFrame({"date": list(dates) * 2, "ticker": ["AAA"] * 40 + ["BBB"] * 40,
                        "close": [10.0 + i * 0.1 for i in range(40)] + [20.0] * 40})
+    df["open"] = df["close"]  # a morning window on prices without opens warns
     df.to_parquet(tmp_path / "prices.parquet", index=False)
     (tmp_path / "strategy.yaml").write_text(STRATEGY)
     (tmp_path / "wrapper.py").write_text(WRAPPER)

@@ -29,7 +29,8 @@ def invoke(*args: str):
 
 
 def write_prices(path: Path, tickers: list[str]) -> None:
-    rows = [{"date": d, "ticker": t, "close": 10.0 + k + 0.1 * i}
+    # with opens: a morning window on prices without them warns (a second stderr line)
+    rows = [{"date": d, "ticker": t, "close": 10.0 + k + 0.1 * i, "open": 10.0 + k + 0.1 * i}
             for k, t in enumerate(tickers) for i, d in enumerate(DATES)]
     pd.DataFrame(rows).to_parquet(path, index=False)
 

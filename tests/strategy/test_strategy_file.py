@@ -123,8 +123,12 @@ def test_factor_and_retirement_strategies() -> None:
         ("deposit", 10000.0, None), ("deposit", 500.0, "month")]
     retire = load_strategy(ROOT / "strategies" / "retirement_drawdown.yaml")
     monthly = retire.cashflows[1]
-    assert (monthly.kind, monthly.amount, monthly.every) == ("withdrawal", 2500.0, "month")
-    assert monthly.end == D(2020, 3, 31)
+    # $1,667 a month from the deposit day: 12 x 1,667 = 20,004 = 4.0% of $500,000,
+    # raised 2.5% a year, with no end (the comment of the file says so).
+    assert (monthly.kind, monthly.amount, monthly.every) == ("withdrawal", 1667.0, "month")
+    assert monthly.start == D(2015, 1, 2) and monthly.end is None
+    assert monthly.indexed == 0.025
+    assert retire.account.cash_minimum == 0
     assert retire.account.window == "morning"
     assert retire.data.halts is not None and retire.data.halts.name == "us_market_wide.csv"
 
