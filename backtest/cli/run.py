@@ -89,7 +89,11 @@ def _print_summary(summary: dict, dest: Path, result, bench, *, quiet: bool,
 
     b = None
     if bench is not None:
-        b = {"name": summary.get("benchmark_label") or bench.name or "benchmark",
+        from backtest.io.caveats import benchmark_kind
+
+        name = str(bench.name or "benchmark")
+        kind = "" if "total return" in name.lower() else benchmark_kind(name)
+        b = {"name": name, "kind": kind,
              "cagr": T.benchmark_cagr(bench, result.daily["date"])}
     stream = click.get_text_stream("stdout")
     click.echo(T.summary_text(summary, dest, benchmark=b, drift=most_drifted(result.drift),

@@ -59,7 +59,8 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
                  colour: bool = False) -> str:
     """The run's headline as lines of text.
 
-    ``benchmark``: ``{"name", "cagr"}`` of the benchmark on the run's dates;
+    ``benchmark``: ``{"name", "cagr"}`` of the benchmark on the run's dates, and
+    optionally its ``"kind"`` (price index or total return), said after the CAGR;
     ``drift``: the most drifted slice (`analytics.drift.most_drifted`);
     ``s["depleted_on"]`` (when the key is there and set) adds the depletion line.
     """
@@ -85,8 +86,9 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
     lines.append(f"  growth of $1  {growth} (TWR {pct(twr, colour)})")
     cagr = f"CAGR {pct(s.get('cagr'), colour)}"
     if benchmark is not None:
+        kind = f"; {one_line(str(benchmark['kind']))}" if benchmark.get("kind") else ""
         cagr += f" (benchmark {one_line(str(benchmark.get('name')))} " \
-                f"{pct(benchmark.get('cagr'), colour)})"
+                f"{pct(benchmark.get('cagr'), colour)}{kind})"
     lines.append(f"  a year        {cagr}   MWR {pct(s.get('mwr'), colour)}")
     dd = f"  max drawdown  {pct(s.get('max_drawdown'), colour)}"
     if s.get("max_drawdown_peak"):

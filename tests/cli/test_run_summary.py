@@ -32,7 +32,7 @@ def test_text_names_the_benchmark_the_drift_and_the_after_tax_value(tmp_path):
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "final value   $988.06" in text  # the spec example's expected final value
-    assert f"(benchmark close {2 ** 12.6 - 1:+,.2%})" in text
+    assert f"(benchmark close {2 ** 12.6 - 1:+,.2%}; closes as given" in text  # and its kind
     assert "after tax" in text and "largest drift" in text
     assert "\x1b[" not in text  # not a terminal: no colour
     assert "depleted" not in text
