@@ -41,16 +41,19 @@ def render_charts(result: MonteCarloResult) -> dict[str, bytes]:
     return {k: v for k, v in charts.items() if v is not None}
 
 
-def _headline(result: MonteCarloResult) -> list[tuple[str, str, str]]:
+def _headline(result: MonteCarloResult) -> list[Any]:
     h = result.headline()
-    cards = []
+    cards: list[Any] = []  # (label, value, class) or a card dict (_cards.html)
     if result.has_withdrawals:
         rate = result.success_rate
         cls = "pos" if rate >= 0.9 else "neg" if rate < 0.75 else ""
         cards.append(("Success rate", fmt_pct(rate, 1, sign=False), cls))
         if h["depleted_paths"]:
-            cards.append(("Money ran out", f"{h['depleted_paths']} paths, median year "
-                                           f"{h['depletion_year_median']:g}", "neg"))
+            year = f"{h['depletion_year_median']:g}"
+            cards.append({"label": "Money ran out", "value": f"{h['depleted_paths']:,} paths",
+                          "cls": "neg", "note": f"median: in year {year}",
+                          "title": f"{h['depleted_paths']:,} paths could not pay a withdrawal "
+                                   f"in full; half of them by year {year}"})
     else:
         cards.append(("Success rate", "no withdrawals", ""))
     cards += [(label, value, "") for label, value in rate_cards(result.settings)]
