@@ -79,7 +79,7 @@ def summary_text(s: Mapping[str, Any], dest: Path | str, *, benchmark: Mapping[s
     if s.get("after_tax_value") is not None:
         extra = ""
         if _num(s.get("liquidation_tax")):
-            extra = f"; selling all at the end: {money(s['liquidation_tax'])} more"
+            extra = f"; selling everything at the end would owe {money(s['liquidation_tax'])} more"
         lines.append(f"  after tax     {money(s.get('after_tax_value'))}   (estimated tax "
                      f"{money(s.get('estimated_tax'))}{extra})")
     growth = "n/a" if twr is None else f"{1 + twr:,.2f}x"
