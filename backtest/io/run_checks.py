@@ -14,6 +14,7 @@ import math
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,15 +67,21 @@ def check_run_folder(run_dir: str | Path, outputs: tuple[str, ...] = ()) -> None
         _check_daily(daily)
 
 
-def _check_summary(path: Path) -> None:
-    if not path.is_file():
-        return
+def read_summary_file(path: Path) -> dict[str, Any]:
+    """A run's summary.json as a dict, or one error line naming the file."""
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise RunFolderError(f"invalid JSON ({exc})".splitlines()[0], source=path) from None
     if not isinstance(summary, dict):
         raise RunFolderError("expected a JSON object", source=path)
+    return summary
+
+
+def _check_summary(path: Path) -> None:
+    if not path.is_file():
+        return
+    summary = read_summary_file(path)
     for key in SUMMARY_NUMBERS:
         v = summary.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):

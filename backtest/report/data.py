@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,12 +73,9 @@ def load_run(run_dir: str | Path) -> RunData:
     summary: dict[str, Any] = {}
     sp = run_dir / "summary.json"
     if sp.exists():
-        try:
-            summary = json.loads(sp.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BacktestError(f"invalid JSON ({exc})".splitlines()[0], source=sp) from None
-        if not isinstance(summary, dict):
-            raise BacktestError("expected a JSON object", source=sp)
+        from backtest.io.run_checks import read_summary_file
+
+        summary = read_summary_file(sp)
     frames: dict[str, Any] = {}
     for name in COLUMNS:
         path = run_dir / f"{name}.parquet"
