@@ -30,6 +30,7 @@ from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
+from backtest.engine.sums import sum_last
 from backtest.engine.weights import first_breach, membership, slice_weights
 from backtest.engine.window import Window, WindowPrices, reaches
 
@@ -140,7 +141,7 @@ class Simulation:
         self.next_session += 1
         report = self._process(i) if self._is_active(i) else SessionReport(
             i, self._date(i), self.cash, 0.0, 0.0, 0.0, shares=self.book.shares.copy())
-        report.value = self.cash + float(self.close_values(i).sum())
+        report.value = self.cash + float(sum_last(self.close_values(i)))
         return report
 
     def close_values(self, i: int) -> np.ndarray:
@@ -155,7 +156,14 @@ class Simulation:
         return shape.paths, shape.target, slice_weights(lv, shape)[0]
 
     def run_to_end(self) -> None:
-        """Process every remaining session, skipping those where nothing happens."""
+        """Process every remaining session, skipping those where nothing happens:
+        a batch of one account (`backtest.engine.batch`)."""
+        from backtest.engine.batch import run_batch
+
+        run_batch([self])
+
+    def _run_alone(self) -> None:
+        """The same loop for this account alone, step by step (for tests)."""
         active = self.scheduled
         while self.next_session < self.n:
             i = self.next_session
@@ -215,7 +223,8 @@ class Simulation:
         self.deposits[i] = self.deposit_in[i]
         if len(self.book.units):
             per_share = self.market.dividend[i, self.book.leaf_columns]
-            self.dividends[i] = float(np.dot(self.book.shares, per_share))
+            # Added leaf by leaf, in leaf order: the batch engine adds the same way.
+            self.dividends[i] = sum((self.book.shares * per_share).tolist())
             self.cash += self.dividends[i]
             if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
                 self._queue_dividend_buys(self.book.shares * per_share)

@@ -319,13 +319,15 @@ class Window:
                                 f"a share grid of 1e-{self.settings.share_decimals}")
         units = np.floor(exact + GRID_EPS).astype(np.int64)
         amount = units / self.scale * price
-        if amount.sum() > self.cash:  # rare: rounding at the very edge of the cash
+        # Added in plan order, one by one: the batch engine adds the same way.
+        total = sum(amount.tolist())
+        if total > self.cash:  # rare: rounding at the very edge of the cash
             self._execute_buys_in_turn(plan, reason)
             return
         bought = units > 0
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
         np.add.at(self.book.units, leaves, units)
-        self.cash -= float(amount.sum())
+        self.cash -= total
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
                                   amount.tolist(), [reason] * len(units), strict=True))
 
