@@ -11,7 +11,8 @@ with something to do split in two:
 
 - the common session (cash arrives, then auto-invest by the waterfill
   deposit rule, no queue, halt, early close, missing price or tree change)
-  runs for all such accounts at once, in array operations over the accounts;
+  runs for all such accounts at once, in array operations over the accounts
+  (when there are at least `FAST_MIN` of them);
 - every other account runs the session through `Simulation._process` (the
   window step by step), one account at a time.
 
@@ -34,6 +35,8 @@ from backtest.engine.ledger import WindowRecord
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS
+
+FAST_MIN = 8  # accounts: fewer than this run the common session step by step too
 
 
 @dataclass
@@ -218,6 +221,8 @@ class Batch:
         before = self.units[idx].copy()
         fast = (self.fast_ok[idx, i] & ~self.queued[idx] & (self.drift_at[idx] != i))
         fast &= self._small_tree(self.sig[idx])
+        if np.count_nonzero(fast) < FAST_MIN:  # array calls cost more than they save
+            fast[:] = False
         slow = idx[~fast]
         for a in slow.tolist():
             self._slow(i, a)
@@ -368,14 +373,19 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     np.maximum.accumulate(idx, axis=1, out=idx)
     cash = np.nan_to_num(np.take_along_axis(cash, idx, axis=1))
     value = np.zeros((A, n))
-    cols = sims[0].book.leaf_columns
-    scale = np.array([s.book.scale for s in sims], dtype=np.int64)
     snaps = state.snapshots
-    for k, (i, units) in enumerate(snaps):
-        stop = snaps[k + 1][0] if k + 1 < len(snaps) else n
-        shares = (units[:, :len(cols)] / scale[:, None])[:, None, :]
-        px = np.nan_to_num(close_ffill[:, i:stop][:, :, cols])
-        value[:, i:stop] = sum_last(shares * px)
+    if snaps:
+        cols = sims[0].book.leaf_columns
+        scale = np.array([s.book.scale for s in sims], dtype=np.int64)[:, None]
+        prices = close_ffill if np.array_equal(cols, np.arange(close_ffill.shape[2])) \
+            else close_ffill[:, :, cols]
+        clean = not np.isnan(prices).any()
+        for k, (i, units) in enumerate(snaps):
+            stop = snaps[k + 1][0] if k + 1 < len(snaps) else n
+            px = prices[:, i:stop]
+            if not clean:
+                px = np.nan_to_num(px)
+            value[:, i:stop] = sum_last((units[:, :len(cols)] / scale)[:, None, :] * px)
     return cash + value, cash
 
 

@@ -61,7 +61,10 @@ class SessionReport:
 class Simulation:
     """Drives a strategy over a market, session by session. No I/O."""
 
-    def __init__(self, strategy: Strategy, market: Market) -> None:
+    def __init__(self, strategy: Strategy, market: Market,
+                 like: Simulation | None = None) -> None:
+        """`like`: a simulation of the same strategy on the same calendar whose
+        schedule this one may share (the paths of a Monte Carlo batch)."""
         self.strategy = strategy
         self.market = market
         self.settings = strategy.account
@@ -72,8 +75,9 @@ class Simulation:
         self.queue: list[Request] = []
         self.ledger = Ledger()
         self.next_session = 0
-        self._close_ffill = _ffill(market.close)
-        self._schedule()
+        close = market.close
+        self._close_ffill = _ffill(close) if np.isnan(close).any() else close  # read only
+        self._schedule(like)
         # Histories for array valuation at the end.
         self.cash_at: dict[int, float] = {}
         self.deposits = np.zeros(self.n)
@@ -87,7 +91,21 @@ class Simulation:
         self._drift_rebalance_at: int | None = None
 
     # ---- precomputed schedule ----------------------------------------------------
-    def _schedule(self) -> None:
+    def _schedule(self, like: Simulation | None = None) -> None:
+        if (like is not None and like.strategy is self.strategy
+                and like.market.sessions is self.market.sessions
+                and like.market.halts is self.market.halts):
+            # The same strategy on the same calendar (a batch of Monte Carlo paths):
+            # the same dated flows, requests, periodic rebalances and halts.
+            self.deposit_in = like.deposit_in.copy()
+            self.requests_at, self.periodic = like.requests_at, like.periodic
+            self.halts_at = like.halts_at
+        else:
+            self._calendar()
+        self._activity()
+
+    def _calendar(self) -> None:
+        """The strategy's dated flows and requests, periodic rebalances and halts."""
         sessions = self.market.sessions
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
@@ -107,6 +125,9 @@ class Simulation:
             i = int(np.searchsorted(sessions, np.datetime64(h.date, "D")))
             if i < self.n and sessions[i] == np.datetime64(h.date, "D"):
                 self.halts_at[i].append(h)
+
+    def _activity(self) -> None:
+        """The sessions where something can happen (the rest are jumped over)."""
         self.windows = (["morning", "afternoon"] if self.settings.window == "both"
                         else [self.settings.window])
         active = self.deposit_in > 0

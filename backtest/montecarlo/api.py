@@ -32,7 +32,7 @@ from backtest.montecarlo.plan import SESSIONS_PER_YEAR, Plan, make_plan, synthet
 from backtest.montecarlo.results import MonteCarloResult, build_result
 from backtest.montecarlo.runner import Batch, PathResult, Payload, run_batch
 
-MAX_BATCH = 25
+MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
 
 
 class MonteCarloError(BacktestError):

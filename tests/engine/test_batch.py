@@ -11,6 +11,7 @@ session is the same arithmetic as the window.
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from engine_kit import market, strategy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backtest.engine import batch
 from backtest.engine.batch import Batch, batch_values
 from backtest.engine.result import RunResult, run, tabulate
 from backtest.engine.simulation import Simulation
@@ -110,17 +112,31 @@ PROPS = settings(max_examples=40, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@contextmanager
+def array_form_from(accounts: int):
+    """Run the common session in array form from this many accounts up."""
+    saved = batch.FAST_MIN
+    batch.FAST_MIN = accounts
+    try:
+        yield
+    finally:
+        batch.FAST_MIN = saved
+
+
 @PROPS
 @given(batches())
 def test_every_account_of_a_batch_equals_its_single_run(accounts):
+    """Singles step by step (a batch of one), the batch in array form."""
     singles = [run(Simulation(s, m)) for s, m in accounts]
     sims = [Simulation(s, m) for s, m in accounts]
-    state = Batch(sims).run()
+    with array_form_from(1):
+        Batch(sims).run()
     for sim, single in zip(sims, singles, strict=True):
         _assert_same(tabulate(sim), single)
     # The compact arrays (no tables) give the daily table's value and cash exactly.
     compact = [Simulation(s, m) for s, m in accounts]
-    state = Batch(compact, tables=False).run()
+    with array_form_from(1):
+        state = Batch(compact, tables=False).run()
     ffill = np.stack([s._close_ffill for s in compact])
     value, cash = batch_values(compact, state, ffill)
     for k, single in enumerate(singles):
@@ -131,7 +147,10 @@ def test_every_account_of_a_batch_equals_its_single_run(accounts):
 @PROPS
 @given(batches())
 def test_a_batch_of_one_equals_the_step_by_step_loop(accounts):
+    """The array form on one account gives what `_run_alone` (the pre-batch loop) gives."""
     for s, m in accounts:
         alone = Simulation(s, m)
         alone._run_alone()
-        _assert_same(tabulate(alone), run(Simulation(s, m)))
+        with array_form_from(1):
+            one = run(Simulation(s, m))
+        _assert_same(tabulate(alone), one)
