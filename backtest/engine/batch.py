@@ -32,9 +32,10 @@ import numpy as np
 
 from backtest.engine import book as book_module
 from backtest.engine.ledger import WindowRecord
+from backtest.engine.requests import Withdrawal
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
-from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS
+from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
 
 FAST_MIN = 8  # accounts: fewer than this run the common session step by step too
 
@@ -90,6 +91,35 @@ def waterfill_rows(values: np.ndarray, targets: Sequence[float],
     return np.where((amounts > 0)[:, None], out, 0.0)
 
 
+def waterfill_withdrawal_rows(values: np.ndarray, targets: Sequence[float],
+                              amounts: np.ndarray) -> np.ndarray:
+    """`allocation.waterfill_withdrawal` for one pie in many accounts at once,
+    with the same operations in the same order."""
+    held = values[:, 0].copy()
+    for c in range(1, values.shape[1]):
+        held += values[:, c]
+    total = held - amounts
+    cap = np.asarray(targets, dtype=float)[None, :] * total[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cap > 0, values / cap, np.inf)
+        order = np.argsort(-ratio, axis=1, kind="stable")
+        s_cap = np.take_along_axis(cap, order, axis=1)
+        s_val = np.take_along_axis(values, order, axis=1)
+        s_ratio = np.take_along_axis(ratio, order, axis=1)
+        cum_cap = np.cumsum(s_cap, axis=1)
+        cum_val = np.cumsum(s_val, axis=1)
+        lower = np.maximum(np.concatenate([s_ratio[:, 1:], np.zeros((len(held), 1))],
+                                          axis=1), 1.0)
+        ok = cum_val - lower * cum_cap >= (amounts - 1e-12 * (total + amounts))[:, None]
+        first = np.argmax(ok, axis=1)
+        rows = np.arange(len(held))
+        level = np.maximum((cum_val[rows, first] - amounts) / cum_cap[rows, first], 1.0)
+        level = np.where(ok.any(axis=1), level, 1.0)
+        out = np.maximum(0.0, values - level[:, None] * cap)
+    out = np.where((total <= 0)[:, None], values, out)
+    return np.where((amounts > 0)[:, None], out, 0.0)
+
+
 class Batch:
     """Drives many simulations session by session (see the module docstring)."""
 
@@ -140,7 +170,17 @@ class Batch:
         # next_active[i]: the first session >= i where some account is scheduled
         idx = np.where(any_active, np.arange(self.n), self.n)
         self.next_active = np.append(np.minimum.accumulate(idx[::-1])[::-1], self.n)
-        self.fast_ok = np.stack([self._fast_sessions(s) for s in sims])
+        # The one plain withdrawal due on a session (0: none), which the array form pays.
+        self.w_amount = np.zeros((A, self.n))
+        for a, s in enumerate(self.sims):
+            for i, reqs in s.requests_at.items():
+                if len(reqs) == 1 and type(reqs[0]) is Withdrawal and \
+                        getattr(reqs[0], "fraction", None) is None:
+                    self.w_amount[a, i] = reqs[0].amount
+        self.first_window = {w: np.array([s.windows[0] == w for s in sims])
+                             for w in WINDOW_START}
+        self.fast_ok = np.stack([self._fast_sessions(s, self.w_amount[a] > 0)
+                                 for a, s in enumerate(self.sims)])
         self.sig = np.zeros(A, dtype=np.int64)
         self._sigs: dict[tuple, int] = {}
         self._small: dict[int, bool] = {}
@@ -170,10 +210,13 @@ class Batch:
         self.sig[a] = self._sigs.setdefault(key, len(self._sigs))
 
     @staticmethod
-    def _fast_sessions(s: Simulation) -> np.ndarray:
+    def _fast_sessions(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
         """The sessions account `s` may run in array form (before its own state)."""
         ok = np.full(s.n, s.settings.allocation == "waterfill")
         for i in list(s.requests_at) + list(s.halts_at):
+            ok[i] = False
+        ok |= withdrawal & (s.settings.allocation == "waterfill")
+        for i in s.halts_at:
             ok[i] = False
         ok &= ~s.periodic
         for w in s.windows:
@@ -285,73 +328,150 @@ class Batch:
         for name in ("morning", "afternoon"):
             sub = idx[self.in_window[name][idx]]
             if len(sub):
-                self._auto_invest(i, name, sub, book)
+                self._window(i, name, sub, book)
         self.cash_hist[idx, i] = self.cash[idx]
 
-    def _auto_invest(self, i: int, name: str, idx: np.ndarray, book) -> None:
+    def _window(self, i: int, name: str, idx: np.ndarray, book) -> None:
+        """One window for accounts on one tree: the withdrawal due (in the account's
+        first window), then auto-invest; `Window`'s steps as array operations."""
         close = self.close[idx, i]
         if name == "morning":
             fill = np.where(self.has_open[idx][:, None] & ~np.isnan(self.open[idx, i]),
                             self.open[idx, i], close)
         else:
             fill = close
-        excess = self.cash[idx] - self.cash_min[idx]
-        go = self.auto[idx] & (excess >= self.min_auto[idx] - MONEY_EPS) & (excess > 0)
         lay = book.layout()
         cols = book.leaf_columns
         leaf_pos = np.flatnonzero(lay.leaf >= 0)
         leaf_ids = lay.leaf[leaf_pos]
-        rows = np.flatnonzero(go)
-        spent = np.zeros(len(idx))
-        units = np.zeros((len(idx), len(leaf_pos)), dtype=np.int64)
-        amount = np.zeros((len(idx), len(leaf_pos)))
-        redo = np.zeros(len(idx), dtype=bool)
-        if len(rows) and len(leaf_pos):
-            acc = idx[rows]
-            scale = self.scale[acc]
-            lv = self.units[acc][:, :len(cols)] * fill[rows][:, cols] / scale[:, None]
-            values = np.zeros((len(rows), len(lay.leaf)))
-            values[:, leaf_pos] = lv[:, leaf_ids]
-            for depth_rows in lay.by_depth_deepest_first:
-                for r in depth_rows.tolist():
-                    values[:, lay.parent[r]] += values[:, r]
-            amt = np.zeros_like(values)
-            amt[:, 0] = excess[rows]
-            for p in range(len(lay.leaf)):
-                if lay.leaf_list[p] >= 0:
-                    continue
-                kids = lay.kid_list[p]
-                amt[:, kids] = waterfill_rows(values[:, kids], lay.target_list[p], amt[:, p])
-            dollars = amt[:, leaf_pos]
-            buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
-            price = fill[rows][:, cols[leaf_ids]]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                exact = np.where(buy, dollars / price * scale[:, None], 0.0)
-            u = np.floor(exact + GRID_EPS).astype(np.int64)
-            u[~buy] = 0
-            a_ = np.where(buy, u / scale[:, None] * price, 0.0)
-            total = _col_sum(a_)
-            bad = (exact >= MAX_UNITS).any(axis=1) | (total > self.cash[acc])
-            redo[rows] = bad
-            units[rows] = u
-            amount[rows] = a_
-            spent[rows] = np.where(bad, 0.0, total)
-        ok = ~redo
-        self.units[idx[ok][:, None], leaf_ids[None, :]] += units[ok]
-        self.cash[idx[ok]] -= spent[ok]
-        for k in np.flatnonzero(self.tables[idx] & ok).tolist():
+        fills: dict[int, list] = {}
+        first = self.first_window[name][idx]
+        wanted = np.where(first, self.w_amount[idx, i], 0.0)
+        paying = np.flatnonzero(wanted > 0)
+        slow = np.zeros(len(idx), dtype=bool)
+        if len(paying):
+            slow[paying] = self._withdraw(i, idx[paying], wanted[paying], fill[paying], lay,
+                                          leaf_pos, leaf_ids, cols, fills)
+        run = np.flatnonzero(~slow)
+        self._auto_invest(i, idx[run], fill[run], lay, leaf_pos, leaf_ids, cols, fills)
+        for k in paying[~slow[paying]].tolist():  # V_w: the account before the payout
             a = int(idx[k])
-            got = np.flatnonzero(units[k] > 0)
-            fills = list(zip(leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(),
-                             units[k, got].tolist(), amount[k, got].tolist(),
-                             ["auto_invest"] * len(got), strict=True))
-            self.sims[a].ledger.windows.append(WindowRecord(i, name, fill[k].copy(), fills))
-        for k in np.flatnonzero(redo).tolist():  # the rare edge: the window step by step
+            held = sum((self.units[a, :len(cols)] * fill[k][cols] / self.scale[a]).tolist())
+            paid = float(wanted[k])
+            self.withdrawals[a, i] += paid
+            self.sims[a].payouts.append((i, float(self.cash[a]) + paid + held, paid))
+        for k in run.tolist():
+            a = int(idx[k])
+            if self.tables[a]:
+                self.sims[a].ledger.windows.append(
+                    WindowRecord(i, name, fill[k].copy(), fills.get(a, [])))
+        for k in np.flatnonzero(slow).tolist():  # rejected: the window step by step
             a = int(idx[k])
             s = self.sims[a]
             s.cash = float(self.cash[a])
+            s.queue = list(s.requests_at[i])
             s._window(i, name)
             self.cash[a] = s.cash
+            self.queued[a] = bool(s.queue)
+
+    def _node_values(self, acc: np.ndarray, fill: np.ndarray, lay, leaf_pos: np.ndarray,
+                     leaf_ids: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(accounts x positions) node values at `fill`, added as `Book.node_values`."""
+        lv = self.units[acc][:, :len(cols)] * fill[:, cols] / self.scale[acc][:, None]
+        values = np.zeros((len(acc), len(lay.leaf)))
+        values[:, leaf_pos] = lv[:, leaf_ids]
+        for depth_rows in lay.by_depth_deepest_first:
+            for r in depth_rows.tolist():
+                values[:, lay.parent[r]] += values[:, r]
+        return values
+
+    @staticmethod
+    def _split(values: np.ndarray, amount: np.ndarray, lay, rule) -> np.ndarray:
+        """Each position's dollars from `amount` at the root, pie by pie in pre-order."""
+        amt = np.zeros_like(values)
+        amt[:, 0] = amount
+        for p in range(len(lay.leaf)):
+            if lay.leaf_list[p] < 0:
+                kids = lay.kid_list[p]
+                amt[:, kids] = rule(values[:, kids], lay.target_list[p], amt[:, p])
+        return amt
+
+    def _withdraw(self, i: int, acc: np.ndarray, wanted: np.ndarray, fill: np.ndarray, lay,
+                  leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
+                  fills: dict[int, list]) -> np.ndarray:
+        """`Window._withdrawal` for accounts paying one withdrawal each; returns the
+        rejected ones (left untouched, for the window step by step)."""
+        values = self._node_values(acc, fill, lay, leaf_pos, leaf_ids, cols)
+        invested = values[:, 0]
+        cash = self.cash[acc]
+        rejected = ~(cash + invested >= wanted - MONEY_EPS)
+        rest = wanted - np.minimum(cash, wanted)
+        whole = (rest > 0) & (rest >= invested)
+        amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
+                          waterfill_withdrawal_rows)
+        dollars = amt[:, leaf_pos]
+        held = self.units[acc][:, leaf_ids]
+        price = fill[:, cols[leaf_ids]]
+        scale = self.scale[acc][:, None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            want = np.where(dollars > 0, np.ceil(dollars / price * scale - GRID_EPS), 0.0)
+        units = np.minimum(want, held).astype(np.int64)
+        units = np.where(whole[:, None], held, units)
+        units[rejected] = 0
+        units = np.maximum(units, 0)
+        amount = np.where(units > 0, units / scale * price, 0.0)
+        ok = ~rejected
+        self.units[acc[ok][:, None], leaf_ids[None, :]] -= units[ok]
+        self.cash[acc[ok]] += _col_sum(amount[ok])
+        self.cash[acc[ok]] = np.maximum(0.0, self.cash[acc[ok]] - wanted[ok])
+        for k in np.flatnonzero(ok & self.tables[acc]).tolist():
+            got = np.flatnonzero(units[k] > 0)
+            fills.setdefault(int(acc[k]), []).extend(zip(
+                leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), (-units[k, got]).tolist(),
+                (-amount[k, got]).tolist(), ["withdrawal"] * len(got), strict=True))
+        return rejected
+
+    def _auto_invest(self, i: int, idx: np.ndarray, fill: np.ndarray, lay,
+                     leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
+                     fills: dict[int, list]) -> None:
+        """`Window._auto_invest`; the rare buy at the very edge of the cash goes to
+        `Window` itself."""
+        excess = self.cash[idx] - self.cash_min[idx]
+        go = self.auto[idx] & (excess >= self.min_auto[idx] - MONEY_EPS) & (excess > 0)
+        rows = np.flatnonzero(go)
+        if not len(rows) or not len(leaf_pos):
+            return
+        acc = idx[rows]
+        scale = self.scale[acc]
+        values = self._node_values(acc, fill[rows], lay, leaf_pos, leaf_ids, cols)
+        amt = self._split(values, excess[rows], lay, waterfill_rows)
+        dollars = amt[:, leaf_pos]
+        buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
+        price = fill[rows][:, cols[leaf_ids]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = np.where(buy, dollars / price * scale[:, None], 0.0)
+        units = np.floor(exact + GRID_EPS).astype(np.int64)
+        units[~buy] = 0
+        amount = np.where(buy, units / scale[:, None] * price, 0.0)
+        total = _col_sum(amount)
+        edge = (exact >= MAX_UNITS).any(axis=1) | (total > self.cash[acc])
+        ok = ~edge
+        self.units[acc[ok][:, None], leaf_ids[None, :]] += units[ok]
+        self.cash[acc[ok]] -= total[ok]
+        for k in np.flatnonzero(ok & self.tables[acc]).tolist():
+            got = np.flatnonzero(units[k] > 0)
+            fills.setdefault(int(acc[k]), []).extend(zip(
+                leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), units[k, got].tolist(),
+                amount[k, got].tolist(), ["auto_invest"] * len(got), strict=True))
+        for k in np.flatnonzero(edge).tolist():
+            a = int(acc[k])
+            s = self.sims[a]
+            px = fill[rows[k]]
+            win = Window(s.book, float(self.cash[a]), WindowPrices(px, px, ("",) * len(px)),
+                         s.settings)
+            win._auto_invest()
+            self.cash[a] = win.cash
+            fills.setdefault(a, []).extend(win.out.fills)
 
 
 def run_batch(sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
@@ -389,4 +509,5 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     return cash + value, cash
 
 
-__all__ = ["Batch", "BatchState", "batch_values", "run_batch", "waterfill_rows"]
+__all__ = ["Batch", "BatchState", "batch_values", "run_batch", "waterfill_rows",
+           "waterfill_withdrawal_rows"]

@@ -104,7 +104,8 @@ class Window:
         if auto_invest:
             self._auto_invest()
         if self.out.withdrawn > 0:
-            held = float(self.book.leaf_values(self.prices.value).sum())  # pies and leaving
+            # pies and leaving; added in leaf order, as the batch engine adds
+            held = sum(self.book.leaf_values(self.prices.value).tolist())
             self.out.value_before_payout = self.cash + self.out.withdrawn + held
         deferred = {id(r) for r in self.out.deferred}
         self.out.deferred = [r for r in queue if id(r) in deferred]
@@ -300,7 +301,7 @@ class Window:
         leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
         amount = units / self.scale * price
         np.subtract.at(self.book.units, leaves, units)
-        self.cash += float(amount.sum())
+        self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
                                   (-amount).tolist(), [reason] * len(units), strict=True))
 
