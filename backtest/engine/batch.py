@@ -32,7 +32,7 @@ import numpy as np
 
 from backtest.engine import book as book_module
 from backtest.engine.ledger import WindowRecord
-from backtest.engine.requests import Withdrawal
+from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
@@ -348,31 +348,21 @@ class Batch:
         first = self.first_window[name][idx]
         wanted = np.where(first, self.w_amount[idx, i], 0.0)
         paying = np.flatnonzero(wanted > 0)
-        slow = np.zeros(len(idx), dtype=bool)
+        paid_ok = np.zeros(len(idx), dtype=bool)
         if len(paying):
-            slow[paying] = self._withdraw(i, idx[paying], wanted[paying], fill[paying], lay,
-                                          leaf_pos, leaf_ids, cols, fills)
-        run = np.flatnonzero(~slow)
-        self._auto_invest(i, idx[run], fill[run], lay, leaf_pos, leaf_ids, cols, fills)
-        for k in paying[~slow[paying]].tolist():  # V_w: the account before the payout
+            paid_ok[paying] = self._withdraw(i, idx[paying], wanted[paying], fill[paying],
+                                             lay, leaf_pos, leaf_ids, cols, fills)
+        self._auto_invest(i, idx, fill, lay, leaf_pos, leaf_ids, cols, fills)
+        for k in np.flatnonzero(paid_ok).tolist():  # V_w: the account before the payout
             a = int(idx[k])
             held = sum((self.units[a, :len(cols)] * fill[k][cols] / self.scale[a]).tolist())
             paid = float(wanted[k])
             self.withdrawals[a, i] += paid
             self.sims[a].payouts.append((i, float(self.cash[a]) + paid + held, paid))
-        for k in run.tolist():
+        for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
-            if self.tables[a]:
-                self.sims[a].ledger.windows.append(
-                    WindowRecord(i, name, fill[k].copy(), fills.get(a, [])))
-        for k in np.flatnonzero(slow).tolist():  # rejected: the window step by step
-            a = int(idx[k])
-            s = self.sims[a]
-            s.cash = float(self.cash[a])
-            s.queue = list(s.requests_at[i])
-            s._window(i, name)
-            self.cash[a] = s.cash
-            self.queued[a] = bool(s.queue)
+            self.sims[a].ledger.windows.append(
+                WindowRecord(i, name, fill[k].copy(), fills.get(a, [])))
 
     def _node_values(self, acc: np.ndarray, fill: np.ndarray, lay, leaf_pos: np.ndarray,
                      leaf_ids: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -400,11 +390,15 @@ class Batch:
                   leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
                   fills: dict[int, list]) -> np.ndarray:
         """`Window._withdrawal` for accounts paying one withdrawal each; returns the
-        rejected ones (left untouched, for the window step by step)."""
+        accounts that paid."""
         values = self._node_values(acc, fill, lay, leaf_pos, leaf_ids, cols)
         invested = values[:, 0]
         cash = self.cash[acc]
         rejected = ~(cash + invested >= wanted - MONEY_EPS)
+        for k in np.flatnonzero(rejected).tolist():  # as `Window._withdrawal` says it
+            s = self.sims[int(acc[k])]
+            s.ledger.event(i, "rejected", f"{describe(s.requests_at[i][0])} exceeds the "
+                                          f"account value {cash[k] + invested[k]:.2f}")
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
         amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
@@ -429,7 +423,7 @@ class Batch:
             fills.setdefault(int(acc[k]), []).extend(zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), (-units[k, got]).tolist(),
                 (-amount[k, got]).tolist(), ["withdrawal"] * len(got), strict=True))
-        return rejected
+        return ok
 
     def _auto_invest(self, i: int, idx: np.ndarray, fill: np.ndarray, lay,
                      leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
@@ -454,7 +448,9 @@ class Batch:
         units[~buy] = 0
         amount = np.where(buy, units / scale[:, None] * price, 0.0)
         total = _col_sum(amount)
-        edge = (exact >= MAX_UNITS).any(axis=1) | (total > self.cash[acc])
+        # A holding near the grid's limit goes to `Window`, whose check decides.
+        edge = ((exact + self.units[acc][:, leaf_ids]) >= MAX_UNITS).any(axis=1) | \
+            (total > self.cash[acc])
         ok = ~edge
         self.units[acc[ok][:, None], leaf_ids[None, :]] += units[ok]
         self.cash[acc[ok]] -= total[ok]
