@@ -353,12 +353,16 @@ class Batch:
             paid_ok[paying] = self._withdraw(i, idx[paying], wanted[paying], fill[paying],
                                              lay, leaf_pos, leaf_ids, cols, fills)
         self._auto_invest(i, idx, fill, lay, leaf_pos, leaf_ids, cols, fills)
-        for k in np.flatnonzero(paid_ok).tolist():  # V_w: the account before the payout
-            a = int(idx[k])
-            held = sum((self.units[a, :len(cols)] * fill[k][cols] / self.scale[a]).tolist())
-            paid = float(wanted[k])
-            self.withdrawals[a, i] += paid
-            self.sims[a].payouts.append((i, float(self.cash[a]) + paid + held, paid))
+        rows = np.flatnonzero(paid_ok)
+        if len(rows):  # V_w: the account before the payout, after auto-invest
+            acc = idx[rows]
+            held = _col_sum(self.units[acc][:, :len(cols)] * fill[rows][:, cols]
+                            / self.scale[acc][:, None])
+            paid = wanted[rows]
+            self.withdrawals[acc, i] += paid
+            before = self.cash[acc] + paid + held
+            for a, v, w in zip(acc.tolist(), before.tolist(), paid.tolist(), strict=True):
+                self.sims[a].payouts.append((i, v, w))
         for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
             self.sims[a].ledger.windows.append(

@@ -134,7 +134,8 @@ def path_bytes(payload: Payload) -> int:
     """Memory one path of a batch holds while it runs: its open, close, dividend and
     last-close arrays (sessions x tickers) and a few per-session histories."""
     n, t = len(payload.plan.sessions), len(payload.history.tickers)
-    return 8 * n * (5 * t + 12)
+    arrays = 5 if payload.plan.strategy.account.window != "afternoon" else 4
+    return 8 * n * (arrays * t + 12)
 
 
 def run_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
@@ -142,11 +143,12 @@ def run_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
     (`backtest.engine.batch`), and measure each; in the order given."""
     h, plan = payload.history, payload.plan
     n, t, count = len(plan.sessions), len(h.tickers), len(paths)
-    open_, close, dividend = _buffers(count, n, t)
+    morning = plan.strategy.account.window != "afternoon"
+    open_, close, dividend = _buffers(count, n, t, morning)
     for k, path in enumerate(paths):
         idx = resample_indices(h.days, n, path_rng(payload.seed, path), payload.method,
                                payload.block)
-        prices_into(h, idx, open_[k], close[k], dividend[k])
+        prices_into(h, idx, open_[k] if morning else None, close[k], dividend[k])
     sims: list[Simulation] = []
     for k in range(count):
         market = Market(sessions=plan.sessions, tickers=h.tickers, open=open_[k],
@@ -158,28 +160,33 @@ def run_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
     return [_measure(path, values[k], sims[k], plan) for k, path in enumerate(paths)]
 
 
-_BUFFERS: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_BUFFERS: dict[tuple[int, int, int, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _buffers(count: int, n: int, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _buffers(count: int, n: int, t: int,
+             morning: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(open, close, dividend) arrays for `count` paths, reused from batch to batch
-    in this process (fresh memory costs a page fault per 4 kB on first touch)."""
-    key = (count, n, t)
+    in this process (fresh memory costs a page fault per 4 kB on first touch).
+    Without a morning window nothing reads the opens: they are the closes."""
+    key = (count, n, t, morning)
     if key not in _BUFFERS:
         _BUFFERS.clear()
-        _BUFFERS[key] = (np.empty(key), np.empty(key), np.empty(key))
+        shape = (count, n, t)
+        close = np.empty(shape)
+        _BUFFERS[key] = (np.empty(shape) if morning else close, close, np.empty(shape))
     return _BUFFERS[key]
 
 
-def prices_into(h: History, idx: np.ndarray, open_: np.ndarray, close: np.ndarray,
+def prices_into(h: History, idx: np.ndarray, open_: np.ndarray | None, close: np.ndarray,
                 dividend: np.ndarray) -> None:
     """`paths.prices_from_ratios` written into the given (sessions x tickers) arrays:
     the same operations, so the same prices as `path_market`."""
     np.cumprod(h.close_ratio[idx], axis=0, out=close)
     close *= h.start_close[None, :]
     if len(close):
-        np.multiply(h.open_ratio[idx[0]], h.start_close, out=open_[0])
-        np.multiply(h.open_ratio[idx[1:]], close[:-1], out=open_[1:])
+        if open_ is not None:
+            np.multiply(h.open_ratio[idx[0]], h.start_close, out=open_[0])
+            np.multiply(h.open_ratio[idx[1:]], close[:-1], out=open_[1:])
         np.multiply(h.dividend_yield[idx[0]], h.start_close, out=dividend[0])
         np.multiply(h.dividend_yield[idx[1:]], close[:-1], out=dividend[1:])
 

@@ -62,6 +62,9 @@ def _reference(payload: Payload, path: int) -> tuple[np.ndarray, np.ndarray, flo
 CASES = {
     "deposits": ([{"deposit": 10000, "date": "2010-01-04"},
                   {"deposit": 300, "every": "month", "start": "2010-02-01"}], {}),
+    "afternoon": ([{"deposit": 10000, "date": "2010-01-04"},
+                   {"deposit": 300, "every": "month", "start": "2010-02-01"}],
+                  {"account": {"window": "afternoon"}}),  # no opens read: none built
     "withdrawals": ([{"deposit": 20000, "date": "2010-01-04"},
                      {"withdrawal": 900, "every": "month", "start": "2010-02-01"}],
                     {"account": {"window": "both"}, "rebalance": {"every": "quarter"}}),
