@@ -475,8 +475,17 @@ class Batch:
 
 
 def run_batch(sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
-              **prices: np.ndarray) -> BatchState:
-    """Run every simulation of a batch to its end (see `Batch`)."""
+              **prices: np.ndarray) -> BatchState | None:
+    """Run every simulation of a batch to its end (see `Batch`).
+
+    A batch of fewer than `FAST_MIN` accounts never takes the array form, so
+    when every account keeps its tables each one runs the step-by-step loop
+    directly: the same decisions, without the batch's bookkeeping (None).
+    """
+    if len(sims) < FAST_MIN and np.all(tables):
+        for s in sims:
+            s._run_alone()
+        return None
     return Batch(sims, tables, **prices).run()
 
 

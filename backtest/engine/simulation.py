@@ -184,7 +184,8 @@ class Simulation:
         run_batch([self])
 
     def _run_alone(self) -> None:
-        """The same loop for this account alone, step by step (for tests)."""
+        """The same loop for this account alone, step by step (a batch too small
+        for the array form)."""
         active = self.scheduled
         while self.next_session < self.n:
             i = self.next_session
