@@ -127,7 +127,7 @@ def path_xirr(dates: np.ndarray, amounts: np.ndarray) -> float:
 
 def run_path(payload: Payload, path: int) -> PathResult:
     """Simulate one path and measure it (a batch of one)."""
-    return run_paths(payload, [path])[0]
+    return simulate_paths(payload, [path])[0]
 
 
 def path_bytes(payload: Payload) -> int:
@@ -138,7 +138,7 @@ def path_bytes(payload: Payload) -> int:
     return 8 * n * (arrays * t + 12)
 
 
-def run_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
+def simulate_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
     """Simulate the given paths together, one batch of the engine
     (`backtest.engine.batch`), and measure each; in the order given."""
     h, plan = payload.history, payload.plan
@@ -225,5 +225,5 @@ def run_batch(batch: Batch) -> list[PathResult]:
     paths = list(batch.paths)
     out: list[PathResult] = []
     for i in range(0, len(paths), size):
-        out.extend(run_paths(batch.payload, paths[i:i + size]))
+        out.extend(simulate_paths(batch.payload, paths[i:i + size]))
     return out

@@ -1,6 +1,6 @@
 """Paths run together in engine batches give what each path's own run gives.
 
-The reference is built the pre-batch way, independently of `run_paths`: the
+The reference is built the pre-batch way, independently of `simulate_paths`: the
 path's market from `path_market` (`paths.prices_from_ratios`), one
 `Simulation` stepped alone (`_run_alone`), valued by `result.value_series`.
 """
