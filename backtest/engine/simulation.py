@@ -86,8 +86,13 @@ class Simulation:
         # (session, V_w, W) of every window that paid withdrawals, for the exact TWR
         self.payouts: list[tuple[int, float, float]] = []
         self.share_snapshots: list[tuple[int, np.ndarray]] = []
-        self.shapes: list[tuple[int, TreeShape]] = [(0, self.book.shape())]
-        self._member = membership(self.shapes[0][1], len(self.book.leaf_paths))
+        if like is not None and like.strategy is strategy:  # the same starting tree
+            self.shapes: list[tuple[int, TreeShape]] = [like.shapes[0]]
+            self._member0 = like._member0
+        else:
+            self.shapes = [(0, self.book.shape())]
+            self._member0 = membership(self.shapes[0][1], len(self.book.leaf_paths))
+        self._member = self._member0
         self._drift_rebalance_at: int | None = None
 
     # ---- precomputed schedule ----------------------------------------------------
