@@ -489,6 +489,23 @@ def run_batch(sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
     return Batch(sims, tables, **prices).run()
 
 
+def _holdings_value(snaps: list[tuple[int, np.ndarray]], cols: np.ndarray,
+                    close_ffill: np.ndarray, scale: np.ndarray, n: int) -> np.ndarray:
+    """(accounts x sessions) value of the holdings, snapshot by snapshot."""
+    value = np.zeros((close_ffill.shape[0], n))
+    prices = close_ffill if np.array_equal(cols, np.arange(close_ffill.shape[2])) \
+        else close_ffill[:, :, cols]
+    clean = not np.isnan(prices).any()
+    for k, (i, units) in enumerate(snaps):
+        stop = snaps[k + 1][0] if k + 1 < len(snaps) else n
+        px = prices[:, i:stop]
+        if not clean:
+            px = np.nan_to_num(px)
+        w = min(len(cols), units.shape[1])  # leaves added later hold nothing yet
+        value[:, i:stop] = sum_last((units[:, :w] / scale[:, None])[:, None, :] * px[:, :, :w])
+    return value
+
+
 def batch_values(sims: Sequence[Simulation], state: BatchState,
                  close_ffill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(accounts x sessions) account value and cash at every close, as
@@ -503,18 +520,17 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     cash = np.nan_to_num(np.take_along_axis(cash, idx, axis=1))
     value = np.zeros((A, n))
     snaps = state.snapshots
-    if snaps:
-        cols = sims[0].book.leaf_columns
-        scale = np.array([s.book.scale for s in sims], dtype=np.int64)[:, None]
-        prices = close_ffill if np.array_equal(cols, np.arange(close_ffill.shape[2])) \
-            else close_ffill[:, :, cols]
-        clean = not np.isnan(prices).any()
-        for k, (i, units) in enumerate(snaps):
-            stop = snaps[k + 1][0] if k + 1 < len(snaps) else n
-            px = prices[:, i:stop]
-            if not clean:
-                px = np.nan_to_num(px)
-            value[:, i:stop] = sum_last((units[:, :len(cols)] / scale)[:, None, :] * px)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for a, s in enumerate(sims):  # accounts whose leaves trade the same columns
+        groups.setdefault(tuple(s.book.leaf_columns.tolist()), []).append(a)
+    for key, members in groups.items():
+        if snaps and key:
+            rows = np.asarray(members)
+            one = len(groups) == 1
+            value[rows] = _holdings_value(
+                snaps if one else [(i, u[rows]) for i, u in snaps], np.asarray(key),
+                close_ffill if one else close_ffill[rows],
+                np.array([sims[a].book.scale for a in members]), n)
     return cash + value, cash
 
 

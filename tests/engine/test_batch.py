@@ -76,6 +76,7 @@ def batches(draw):
            # ten slices: sums over more than eight terms (numpy's pairwise sums differ)
            "wide": "{slices: {T0: 10, T1: 10, T2: 10, T3: 10, T4: 10, T5: 10, T6: 10, "
                    "T7: 10, T8: 10, T9: 10}}"}[shape]
+    removing = shape == "flat" and draw(st.booleans())
     events = []
     if draw(st.booleans()):
         d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
@@ -83,13 +84,20 @@ def batches(draw):
     if draw(st.booleans()):
         d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
         events.append(f"{{date: {d}, rebalance: portfolio}}")
-    if draw(st.booleans()):
+    if not removing and draw(st.booleans()):
         d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
         sl = {"nested": "{pie: Sub, slices: {T1: 50, T2: 25, T3: 25}}",
               "flat": "{pie: portfolio, slices: {T0: 25, T1: 25, T2: 25, T3: 25}}",
               "wide": "{pie: portfolio, slices: {T0: 19, T1: 9, T2: 9, T3: 9, T4: 9, "
                       "T5: 9, T6: 9, T7: 9, T8: 9, T9: 9}}"}[shape]
         events.append(f"{{date: {d}, set_targets: {sl}}}")
+    if removing:  # a slice removed, then added back empty
+        d1, d2 = sorted(draw(st.lists(st.integers(1, N_DAYS - 1), min_size=2, max_size=2,
+                                      unique=True)))
+        events.append(f"{{date: {DAYS[d1].date()}, remove_slice: T3, "
+                      "targets: {T0: 20, T1: 30, T2: 50}}")
+        events.append(f"{{date: {DAYS[d2].date()}, add_slice: {{pie: portfolio, "
+                      "slices: {T0: 10, T1: 20, T2: 30, T3: 40}}}")
     shared = f"portfolio: {pie}\nevents: [{', '.join(events)}]"
     k = draw(st.integers(1, 4))
     return [(strategy(_account(draw, shared)), _prices(draw)) for _ in range(k)]
