@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from backtest.analytics.returns import twr_index
 from backtest.engine.simulation import Simulation, _ffill
+from backtest.engine.sums import sum_last
 from backtest.engine.weights import slice_weights
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default string type
@@ -72,7 +73,7 @@ def leaf_value_matrix(sim: Simulation) -> np.ndarray:
 
 def value_series(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """(value, net_flow) at every close: the daily table's core, without the rest."""
-    return (cash_series(sim) + leaf_value_matrix(sim).sum(axis=1),
+    return (cash_series(sim) + sum_last(leaf_value_matrix(sim)),
             sim.deposits - sim.withdrawals)
 
 
@@ -86,7 +87,7 @@ def tabulate(sim: Simulation) -> RunResult:
     dates = sim.market.sessions.astype("datetime64[ns]")
     leaf_values = leaf_value_matrix(sim)
     cash = cash_series(sim)
-    invested = leaf_values.sum(axis=1)
+    invested = sum_last(leaf_values)  # as the batch engine adds
     value = cash + invested
     net_flow = sim.deposits - sim.withdrawals
     daily = pd.DataFrame({

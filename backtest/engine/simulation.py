@@ -30,6 +30,7 @@ from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
+from backtest.engine.sums import sum_last
 from backtest.engine.weights import first_breach, membership, slice_weights
 from backtest.engine.window import Window, WindowPrices, reaches
 
@@ -60,7 +61,10 @@ class SessionReport:
 class Simulation:
     """Drives a strategy over a market, session by session. No I/O."""
 
-    def __init__(self, strategy: Strategy, market: Market) -> None:
+    def __init__(self, strategy: Strategy, market: Market,
+                 like: Simulation | None = None) -> None:
+        """`like`: a simulation of the same strategy on the same calendar whose
+        schedule this one may share (the paths of a Monte Carlo batch)."""
         self.strategy = strategy
         self.market = market
         self.settings = strategy.account
@@ -71,8 +75,9 @@ class Simulation:
         self.queue: list[Request] = []
         self.ledger = Ledger()
         self.next_session = 0
-        self._close_ffill = _ffill(market.close)
-        self._schedule()
+        close = market.close
+        self._close_ffill = _ffill(close) if np.isnan(close).any() else close  # read only
+        self._schedule(like)
         # Histories for array valuation at the end.
         self.cash_at: dict[int, float] = {}
         self.deposits = np.zeros(self.n)
@@ -81,12 +86,31 @@ class Simulation:
         # (session, V_w, W) of every window that paid withdrawals, for the exact TWR
         self.payouts: list[tuple[int, float, float]] = []
         self.share_snapshots: list[tuple[int, np.ndarray]] = []
-        self.shapes: list[tuple[int, TreeShape]] = [(0, self.book.shape())]
-        self._member = membership(self.shapes[0][1], len(self.book.leaf_paths))
+        if like is not None and like.strategy is strategy:  # the same starting tree
+            self.shapes: list[tuple[int, TreeShape]] = [like.shapes[0]]
+            self._member0 = like._member0
+        else:
+            self.shapes = [(0, self.book.shape())]
+            self._member0 = membership(self.shapes[0][1], len(self.book.leaf_paths))
+        self._member = self._member0
         self._drift_rebalance_at: int | None = None
 
     # ---- precomputed schedule ----------------------------------------------------
-    def _schedule(self) -> None:
+    def _schedule(self, like: Simulation | None = None) -> None:
+        if (like is not None and like.strategy is self.strategy
+                and like.market.sessions is self.market.sessions
+                and like.market.halts is self.market.halts):
+            # The same strategy on the same calendar (a batch of Monte Carlo paths):
+            # the same dated flows, requests, periodic rebalances and halts.
+            self.deposit_in = like.deposit_in.copy()
+            self.requests_at, self.periodic = like.requests_at, like.periodic
+            self.halts_at = like.halts_at
+        else:
+            self._calendar()
+        self._activity()
+
+    def _calendar(self) -> None:
+        """The strategy's dated flows and requests, periodic rebalances and halts."""
         sessions = self.market.sessions
         self.deposit_in = np.zeros(self.n)
         self.requests_at: dict[int, list[object]] = defaultdict(list)
@@ -109,6 +133,9 @@ class Simulation:
             i = int(np.searchsorted(sessions, np.datetime64(h.date, "D")))
             if i < self.n and sessions[i] == np.datetime64(h.date, "D"):
                 self.halts_at[i].append(h)
+
+    def _activity(self) -> None:
+        """The sessions where something can happen (the rest are jumped over)."""
         self.windows = (["morning", "afternoon"] if self.settings.window == "both"
                         else [self.settings.window])
         active = self.deposit_in > 0
@@ -143,7 +170,7 @@ class Simulation:
         self.next_session += 1
         report = self._process(i) if self._is_active(i) else SessionReport(
             i, self._date(i), self.cash, 0.0, 0.0, 0.0, shares=self.book.shares.copy())
-        report.value = self.cash + float(self.close_values(i).sum())
+        report.value = self.cash + float(sum_last(self.close_values(i)))
         return report
 
     def close_values(self, i: int) -> np.ndarray:
@@ -158,7 +185,15 @@ class Simulation:
         return shape.paths, shape.target, slice_weights(lv, shape)[0]
 
     def run_to_end(self) -> None:
-        """Process every remaining session, skipping those where nothing happens."""
+        """Process every remaining session, skipping those where nothing happens:
+        a batch of one account (`backtest.engine.batch`)."""
+        from backtest.engine.batch import run_batch
+
+        run_batch([self])
+
+    def _run_alone(self) -> None:
+        """The same loop for this account alone, step by step (a batch too small
+        for the array form)."""
         active = self.scheduled
         while self.next_session < self.n:
             i = self.next_session
@@ -218,7 +253,8 @@ class Simulation:
         self.deposits[i] = self.deposit_in[i]
         if len(self.book.units):
             per_share = self.market.dividend[i, self.book.leaf_columns]
-            self.dividends[i] = float(np.dot(self.book.shares, per_share))
+            # Added leaf by leaf, in leaf order: the batch engine adds the same way.
+            self.dividends[i] = sum((self.book.shares * per_share).tolist())
             self.cash += self.dividends[i]
             if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
                 self._queue_dividend_buys(self.book.shares * per_share)

@@ -104,7 +104,8 @@ class Window:
         if auto_invest:
             self._auto_invest()
         if self.out.withdrawn > 0:
-            held = float(self.book.leaf_values(self.prices.value).sum())  # pies and leaving
+            # pies and leaving; added in leaf order, as the batch engine adds
+            held = sum(self.book.leaf_values(self.prices.value).tolist())
             self.out.value_before_payout = self.cash + self.out.withdrawn + held
         deferred = {id(r) for r in self.out.deferred}
         self.out.deferred = [r for r in queue if id(r) in deferred]
@@ -312,7 +313,7 @@ class Window:
         leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
         amount = units / self.scale * price
         np.subtract.at(self.book.units, leaves, units)
-        self.cash += float(amount.sum())
+        self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
                                   (-amount).tolist(), [reason] * len(units), strict=True))
 
@@ -332,13 +333,15 @@ class Window:
                                 f"1e-{self.settings.share_decimals}, beyond exact counting")
         units = np.floor(exact + GRID_EPS).astype(np.int64)
         amount = units / self.scale * price
-        if amount.sum() > self.cash:  # rare: rounding at the very edge of the cash
+        # Added in plan order, one by one: the batch engine adds the same way.
+        total = sum(amount.tolist())
+        if total > self.cash:  # rare: rounding at the very edge of the cash
             self._execute_buys_in_turn(plan, reason)
             return
         bought = units > 0
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
         np.add.at(self.book.units, leaves, units)
-        self.cash -= float(amount.sum())
+        self.cash -= total
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
                                   amount.tolist(), [reason] * len(units), strict=True))
 

@@ -42,7 +42,8 @@ from backtest.montecarlo.plan import (
 from backtest.montecarlo.results import MonteCarloResult, build_result, deflator
 from backtest.montecarlo.runner import Batch, PathResult, Payload, run_batch
 
-MAX_BATCH = 25
+MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
+MIN_BATCH = 32  # paths per job at the least: the engine's array form needs several accounts
 SHORT_HISTORY_YEARS = 15  # below this the history may hold no full market cycle
 FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 
@@ -217,7 +218,9 @@ def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
               source: Path | None = None) -> list[PathResult]:
     """Run the given path indices of `payload` on `executor`, in any order."""
     indices = list(paths)
-    size = max(1, min(MAX_BATCH, math.ceil(len(indices) / max(1, executor.workers * 8))))
+    # a few jobs a worker (for the progress bar), each large enough for the batch engine
+    per_job = math.ceil(len(indices) / max(1, executor.workers * 4))
+    size = max(1, min(MAX_BATCH, max(MIN_BATCH, per_job)))
     work = [Batch(payload, tuple(indices[i:i + size])) for i in range(0, len(indices), size)]
     results: list[PathResult] = []
     for batch, out in executor.map_unordered(run_batch, work):

@@ -5,28 +5,33 @@ each path itself: its generator comes from ``(seed, path index)`` alone
 (`paths.path_rng`), never from the worker's state, so a run is the same
 whatever the number of workers or the order in which batches finish.
 
-Each path runs the full engine (`Simulation.run_to_end`: windows, dynamic
-rebalancing, cash minimum, rebalancing policy) on its synthetic market, then
-values the account with the array functions of `backtest.engine.result`
-(`share_matrix`, `cash_series`, `run_twr_index`) instead of `tabulate`, which
-would also build the trade, allocation and drift tables nobody reads here.
+The paths of a batch run together through the engine's batch driver
+(`backtest.engine.batch`: windows, dynamic rebalancing, cash minimum,
+rebalancing policy, exactly as each path's own run), in engine batches cut to
+a memory budget (`Payload.memory`), then are valued from the batch's compact
+arrays (`batch_values`) instead of `tabulate`, which would also build the
+trade, allocation and drift tables nobody reads here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
 
-from backtest.analytics.returns import DAYS_PER_YEAR, xirr
+from backtest.analytics.returns import DAYS_PER_YEAR, twr_index, xirr
+from backtest.engine.batch import Batch as EngineBatch
+from backtest.engine.batch import batch_values
 from backtest.engine.market import Market
-from backtest.engine.result import run_twr_index, value_series
+from backtest.engine.result import value_series
 from backtest.engine.simulation import Simulation
 from backtest.montecarlo.paths import History, path_rng, prices_from_ratios, resample_indices
 from backtest.montecarlo.plan import SESSIONS_PER_YEAR, Plan
 
+MEMORY = 1 << 30  # default memory budget per worker (bytes)
 PAID_TOLERANCE = 0.005  # dollars: a withdrawal is paid in full within half a cent
 
 
@@ -39,6 +44,7 @@ class Payload:
     seed: int
     method: str
     block: int
+    memory: int = MEMORY  # bytes one worker's engine batch may hold
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,14 +126,76 @@ def path_xirr(dates: np.ndarray, amounts: np.ndarray) -> float:
 
 
 def run_path(payload: Payload, path: int) -> PathResult:
-    """Simulate one path and measure it."""
-    plan = payload.plan
-    market, _ = path_market(payload, path)
-    sim = Simulation(plan.strategy, market)
-    sim.run_to_end()
-    value, net_flow = account_values(sim)
+    """Simulate one path and measure it (a batch of one)."""
+    return simulate_paths(payload, [path])[0]
+
+
+def path_bytes(payload: Payload) -> int:
+    """Memory one path of a batch holds while it runs: its open, close, dividend and
+    last-close arrays (sessions x tickers) and a few per-session histories."""
+    n, t = len(payload.plan.sessions), len(payload.history.tickers)
+    arrays = 5 if payload.plan.strategy.account.window != "afternoon" else 4
+    return 8 * n * (arrays * t + 12)
+
+
+def simulate_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
+    """Simulate the given paths together, one batch of the engine
+    (`backtest.engine.batch`), and measure each; in the order given."""
+    h, plan = payload.history, payload.plan
+    n, t, count = len(plan.sessions), len(h.tickers), len(paths)
+    morning = plan.strategy.account.window != "afternoon"
+    open_, close, dividend = _buffers(count, n, t, morning)
+    for k, path in enumerate(paths):
+        idx = resample_indices(h.days, n, path_rng(payload.seed, path), payload.method,
+                               payload.block)
+        prices_into(h, idx, open_[k] if morning else None, close[k], dividend[k])
+    sims: list[Simulation] = []
+    for k in range(count):
+        market = Market(sessions=plan.sessions, tickers=h.tickers, open=open_[k],
+                        close=close[k], dividend=dividend[k], has_open=h.has_open)
+        sims.append(Simulation(plan.strategy, market, like=sims[0] if sims else None))
+    state = EngineBatch(sims, tables=False, close=close, open_=open_, dividend=dividend).run()
+    ffill = close if not np.isnan(close).any() else np.stack([s._close_ffill for s in sims])
+    values, _ = batch_values(sims, state, ffill)
+    return [_measure(path, values[k], sims[k], plan) for k, path in enumerate(paths)]
+
+
+_BUFFERS: dict[tuple[int, int, int, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _buffers(count: int, n: int, t: int,
+             morning: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(open, close, dividend) arrays for `count` paths, reused from batch to batch
+    in this process (fresh memory costs a page fault per 4 kB on first touch).
+    Without a morning window nothing reads the opens: they are the closes."""
+    key = (count, n, t, morning)
+    if key not in _BUFFERS:
+        _BUFFERS.clear()
+        shape = (count, n, t)
+        close = np.empty(shape)
+        _BUFFERS[key] = (np.empty(shape) if morning else close, close, np.empty(shape))
+    return _BUFFERS[key]
+
+
+def prices_into(h: History, idx: np.ndarray, open_: np.ndarray | None, close: np.ndarray,
+                dividend: np.ndarray) -> None:
+    """`paths.prices_from_ratios` written into the given (sessions x tickers) arrays:
+    the same operations, so the same prices as `path_market`."""
+    np.cumprod(h.close_ratio[idx], axis=0, out=close)
+    close *= h.start_close[None, :]
+    if len(close):
+        if open_ is not None:
+            np.multiply(h.open_ratio[idx[0]], h.start_close, out=open_[0])
+            np.multiply(h.open_ratio[idx[1:]], close[:-1], out=open_[1:])
+        np.multiply(h.dividend_yield[idx[0]], h.start_close, out=dividend[0])
+        np.multiply(h.dividend_yield[idx[1:]], close[:-1], out=dividend[1:])
+
+
+def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan) -> PathResult:
+    """One path's measures from its daily values and its simulation's flows."""
     n = len(value)
-    index = run_twr_index(sim, value)
+    net_flow = sim.deposits - sim.withdrawals
+    index = twr_index(value, sim.deposits, sim.payouts)
     end = float(index[-1]) if n else 1.0
     cagr = (end ** (SESSIONS_PER_YEAR / n) - 1.0) if n and end > 0 else -1.0
     peak = np.maximum.accumulate(index) if n else index  # as max_drawdown: no 1.0 base
@@ -151,5 +219,11 @@ def run_path(payload: Payload, path: int) -> PathResult:
 
 
 def run_batch(batch: Batch) -> list[PathResult]:
-    """The worker's entry point: every path of the batch, in order."""
-    return [run_path(batch.payload, p) for p in batch.paths]
+    """The worker's entry point: every path of the batch, in order, run in engine
+    batches cut to the payload's memory budget."""
+    size = max(1, batch.payload.memory // path_bytes(batch.payload))
+    paths = list(batch.paths)
+    out: list[PathResult] = []
+    for i in range(0, len(paths), size):
+        out.extend(simulate_paths(batch.payload, paths[i:i + size]))
+    return out

@@ -1,0 +1,108 @@
+"""`python -m bench.batch`: the batch engine at scale (Monte Carlo paths per second).
+
+Runs `bench/mc.yaml` (10-ticker nested pie, 30-year paths) through
+`backtest.montecarlo.simulate` on the local cores, once with its monthly
+deposits and once as a retirement plan ($1,000,000 to start, $4,000 withdrawn
+every month), and writes paths per second and the peak memory of the run to
+bench/batch_results.json, with the peak memory of one worker's job (a fresh
+process) against the budget of 1 GB per worker.
+
+    python -m bench.batch                # 10,000 paths each
+    python -m bench.batch --paths 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def plans():
+    from backtest.domain.strategy import Cashflow
+    from backtest.io.inputs import read_strategy
+
+    base = read_strategy(HERE / "mc.yaml")
+    first = base.cashflows[0].date
+    withdrawals = replace(base, name="MC withdrawals", cashflows=(
+        Cashflow("deposit", 1_000_000, date=first),
+        Cashflow("withdrawal", 4_000, every="month", start=dt.date(1990, 2, 1))))
+    return {"deposits": base, "withdrawals": withdrawals}
+
+
+WORKER = """
+import pickle, sys
+from backtest.montecarlo.runner import Batch, path_bytes, run_batch
+def hwm():  # this process's peak resident memory, MB (ru_maxrss survives exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+with open(sys.argv[1], "rb") as f:
+    payload = pickle.load(f)
+base = hwm()
+run_batch(Batch(payload, tuple(range(int(sys.argv[2])))))
+print(base, hwm(), payload.memory // path_bytes(payload))
+"""
+
+
+def worker_peak(strategy, paths: int) -> dict:
+    """Peak memory of one worker running one job of `paths` paths (a fresh process
+    that gets the payload, as a pool worker does)."""
+    import pickle
+    import tempfile
+
+    from backtest.montecarlo.api import prepare
+    from backtest.montecarlo.runner import Payload
+
+    setup = prepare(strategy, 30)
+    payload = Payload(setup.history, setup.plan, 1, "block-bootstrap", 21)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "payload.pickle"
+        path.write_bytes(pickle.dumps(payload))
+        out = subprocess.run([sys.executable, "-c", WORKER, str(path), str(paths)],
+                             cwd=HERE.parent, capture_output=True, text=True, check=True)
+    base, peak, per_batch = out.stdout.split()
+    return {"job_paths": paths, "engine_batch_paths": int(per_batch),
+            "worker_mb_before": round(float(base)), "worker_peak_mb": round(float(peak))}
+
+
+def main() -> None:
+    from backtest.montecarlo import simulate
+    from backtest.sweep import LocalExecutor
+
+    ap = argparse.ArgumentParser(prog="python -m bench.batch")
+    ap.add_argument("--paths", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--only", nargs="*", default=["deposits", "withdrawals"])
+    args = ap.parse_args()
+    rows = []
+    for name, strategy in plans().items():
+        if name not in args.only:
+            continue
+        with LocalExecutor(args.workers) as pool:
+            t = time.perf_counter()
+            result = simulate(strategy, years=30, paths=args.paths, seed=1, executor=pool)
+            seconds = time.perf_counter() - t
+        job = max(1, min(2000, -(-args.paths // (args.workers * 8))))  # as montecarlo.api
+        mem = worker_peak(strategy, job)
+        rows.append({"workload": f"MC {name}", "paths": len(result.paths),
+                     "seconds": round(seconds, 2),
+                     "paths_per_second": round(len(result.paths) / seconds, 1),
+                     "workers": args.workers, **mem})
+        print(f"MC {name:12} {args.paths} paths {seconds:7.2f} s "
+              f"{len(result.paths) / seconds:8.1f} paths/s  one worker's job of {job} paths: "
+              f"{mem['worker_mb_before']} MB -> peak {mem['worker_peak_mb']} MB")
+    (HERE / "batch_results.json").write_text(json.dumps(
+        {"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
