@@ -102,19 +102,21 @@ def final_bars(labels: list[str], values, baseline: int, title: str = "") -> byt
         if 0 <= baseline < n:
             ax.axvline(values[baseline], color=C.BENCH, lw=1.0, ls="--")
         finite = [float(v) for v in values if v == v]
+        ax.xaxis.set_major_formatter(FuncFormatter(C.compact_money))
         if finite:
             lo, hi = min(finite), max(finite)
             if lo > 0 and hi - lo < 0.1 * hi:  # close together: zoom in, and say so
                 pad = max(hi - lo, hi * 0.002)
                 ax.set_xlim(max(0.0, lo - 0.6 * pad), hi + 0.6 * pad)
                 ax.set_xlabel("the axis does not start at $0", color="#5f6b78")
+                # ticks a few dollars apart: compact labels ($580K) would all read alike
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"${x:,.0f}"))
             for yi, v in zip(y, values, strict=True):
                 if v == v:
                     ax.annotate(C.money(float(v)), (float(v), yi), xytext=(3, 0),
                                 textcoords="offset points", va="center", fontsize=8)
         ax.set_yticks(y, [C.label(v) + (" (baseline)" if i == baseline else "")
                           for i, v in enumerate(labels)])
-        ax.xaxis.set_major_formatter(FuncFormatter(C.compact_money))
         ax.grid(axis="y", visible=False)
         if title:
             ax.set_ylabel(C.label(title))
