@@ -78,6 +78,11 @@ def complete(strategy: Strategy, result: RunResult, *,
     rate = resolve_risk_free(risk_free, result)
     lots = run_tax_tables(result, lot_method=strategy.tax.lot_method)
     summary = summarize(result, risk_free=rate, tax=strategy.tax, tax_tables=lots)
+    from backtest.io.caveats import sample_note
+
+    note = sample_note(strategy.data.prices)
+    if note:  # the report says it where the returns are read
+        summary["data_note"] = note
     return Completed(strategy, result, lots, summary, rate)
 
 

@@ -5,6 +5,8 @@
 * Files covering different periods cannot be ranked by cumulative return:
   `compare` ranks them by CAGR instead, and says so.
 * A benchmark is a price index (dividends left out) or a total return.
+* The bundled stock samples were chosen with hindsight (survivorship): their
+  reports say so.
 """
 
 from __future__ import annotations
@@ -22,6 +24,21 @@ DIFFERENT_PERIODS = ("the variants cover different periods ({periods}): ranked b
 # Benchmarks whose kind the data does not tell (the bundled S&P 500 is the index level).
 KNOWN_KINDS = {"SP500": "price index: dividends not included"}
 TOTAL_RETURN = "total return: dividends reinvested"
+
+
+# The bundled samples (data/sample/) whose tickers were picked knowing how they fared.
+HINDSIGHT = ("{name}: these stocks were picked in hindsight, among companies that exist and "
+             "did well today (survivorship bias): the returns are higher than an investor "
+             "choosing at the start could expect (data/README.md)")
+HINDSIGHT_SAMPLES = ("sp500_stocks.parquet", "stocks_dividends.parquet")
+
+
+def sample_note(prices: object) -> str | None:
+    """The survivorship caveat when the prices are one of the bundled stock samples."""
+    path = Path(str(prices))
+    if path.name in HINDSIGHT_SAMPLES and path.parent.name == "sample":
+        return HINDSIGHT.format(name=path.name)
+    return None
 
 
 def no_open_note(windows: Iterable[str], has_open: bool, source: object) -> str | None:

@@ -509,6 +509,7 @@ def render_html(a: Analysis, charts: dict[str, bytes]) -> str:
         "rolling_chart": chart_map.get("rolling"),
         "metrics": _metric_rows(a),
         "benchmark": benchmark_label(a.benchmark_name),
+        "data_note": run.summary.get("data_note"),
         "money": m,
         "tax": _tax_context(run.summary),
         "years": years,

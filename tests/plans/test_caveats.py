@@ -156,3 +156,26 @@ def test_a_depleted_runs_report_leads_with_the_depletion(tmp_path):
     html = (tmp_path / "g" / "report.html").read_text()
     assert "Money ran out on" in html
     assert html.index("Money ran out on") < html.index("Final value")
+
+
+def test_the_bundled_stock_samples_carry_the_survivorship_note():
+    from backtest.io.caveats import sample_note
+
+    assert "hindsight" in sample_note("data/sample/sp500_stocks.parquet")
+    assert "survivorship" in sample_note(Path("x/data/sample/stocks_dividends.parquet"))
+    # the index funds and the factor ETFs were not picked by how they fared; a user's
+    # file of the same name outside a sample folder is the user's own
+    assert sample_note("data/sample/index_funds.parquet") is None
+    assert sample_note("my/sp500_stocks.parquet") is None
+
+
+def test_a_run_on_a_stock_sample_says_so_in_summary_and_report(tmp_path):
+    import backtest
+
+    root = Path(__file__).resolve().parents[2]
+    run = backtest.run(root / "strategies" / "dividend_stocks.yaml")
+    note = run.summary()["data_note"]
+    assert "survivorship" in note
+    run.report(tmp_path / "r")
+    assert "survivorship" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "data_note" not in backtest.run(root / "strategies" / "factor_pie.yaml").summary()
