@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -50,14 +51,14 @@ def replay(strategy: str, start: str | None, end: str | None, fmt: str, step: bo
     sessions = inputs.market.sessions
     first, last = session_range(sessions, start, end)
     if color is None:
-        color = click.get_text_stream("stdout").isatty()
+        color = sys.stdout.isatty()
     if fmt == "text":
         click.echo(click.style(f"{inputs.strategy.name}: {sessions[first]} to {sessions[last]}"
                                f" ({last - first + 1} of {len(sessions)} sessions)",
                                bold=True) if color else
                    f"{inputs.strategy.name}: {sessions[first]} to {sessions[last]}"
                    f" ({last - first + 1} of {len(sessions)} sessions)", color=color)
-    stdin = click.get_text_stream("stdin") if step else None
+    stdin = sys.stdin if step else None
     for view in iter_views(Simulation(inputs.strategy, inputs.market), first, last):
         if fmt == "jsonl":
             click.echo(json.dumps(to_json(view)))

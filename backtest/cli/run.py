@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -95,6 +96,6 @@ def _print_summary(summary: dict, dest: Path, result, bench, *, quiet: bool,
         kind = "" if "total return" in name.lower() else benchmark_kind(name)
         b = {"name": name, "kind": kind,
              "cagr": T.benchmark_cagr(bench, result.daily["date"])}
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     click.echo(T.summary_text(summary, dest, benchmark=b, drift=most_drifted(result.drift),
                               colour=T.use_colour(stream)))
