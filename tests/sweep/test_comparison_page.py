@@ -8,15 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sweep_kit import single_daily
 
 from backtest.analytics import returns as R
 from backtest.cli.compare import compare as compare_cli
-from backtest.engine.result import run
-from backtest.engine.simulation import Simulation
-from backtest.io.inputs import market_for
-from backtest.io.strategy_file import parse_strategy, read_yaml
 from backtest.sweep import SerialExecutor, compare
-from backtest.sweep.variants import set_path
 
 ROOT = Path(__file__).resolve().parents[2]
 BASIC = ROOT / "tests" / "fixtures" / "spec_examples" / "basic.yaml"
@@ -25,12 +21,7 @@ GRID = {"account.window": ["morning", "afternoon"]}
 
 def single(overrides: dict) -> dict:
     """One variant run on its own, without the sweep."""
-    doc = read_yaml(BASIC)
-    for k, v in overrides.items():
-        doc = set_path(doc, k, v)
-    strategy = parse_strategy(doc, source=BASIC, base_dir=BASIC.parent)
-    market, _ = market_for(strategy)
-    daily = run(Simulation(strategy, market)).daily
+    daily = single_daily(overrides)
     rets = R.daily_returns(daily)
     return {"final_value": float(daily["value"].iloc[-1]), "cagr": R.cagr(rets),
             "max_drawdown": R.max_drawdown(R._dated_index(daily, "twr_index")).depth}

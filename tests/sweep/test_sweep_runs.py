@@ -7,14 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_kit import single_daily
 
-from backtest.engine.result import run
-from backtest.engine.simulation import Simulation
-from backtest.io.inputs import market_for
-from backtest.io.strategy_file import parse_strategy, read_yaml
 from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor, compare
 from backtest.sweep import sweep as sweep_module
-from backtest.sweep.variants import set_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "fixtures" / "spec_examples"
@@ -40,12 +36,7 @@ def dask_client():
 
 def single_run(overrides: dict) -> dict:
     """The same overridden strategy run directly, without the sweep."""
-    doc = read_yaml(BASIC)
-    for k, v in overrides.items():
-        doc = set_path(doc, k, v)
-    strategy = parse_strategy(doc, source=BASIC, base_dir=BASIC.parent)
-    market, _ = market_for(strategy)
-    daily = run(Simulation(strategy, market)).daily
+    daily = single_daily(overrides)
     return {"final_value": float(daily["value"].iloc[-1]),
             "twr": float(daily["twr_index"].iloc[-1]) - 1.0}
 
