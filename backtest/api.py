@@ -278,7 +278,8 @@ def compare(strategies: Strategy | str | Path | Sequence[Strategy | str | Path],
             vary: Mapping[str, Sequence[Any]] | None = None,
             out: str | Path | None = None, executor: Executor | None = None, *,
             workers: int | None = None, sort: str = "twr", report: bool = True,
-            risk_free: float | None = None) -> pd.DataFrame:
+            risk_free: float | None = None, keep_runs: bool = False,
+            variant_reports: bool = False) -> pd.DataFrame:
     """Every combination of `vary` over one or several strategies, as a table.
 
     strategies: a `Strategy` (with its overrides) or a file, or a list of them.
@@ -286,6 +287,9 @@ def compare(strategies: Strategy | str | Path | Sequence[Strategy | str | Path],
     out:        the sweep's folder (resumable) [default: reports/<name>-compare/].
     executor:   where variants run [default: `workers` local processes, every core
                 by default; 1 runs in this process].
+    keep_runs:  keep each variant's whole run folder (all its tables) under
+                `out/variants/<hash>/` [default: summary.json, daily.parquet, variant.json].
+    variant_reports: also each variant's report.html (implies `keep_runs`).
     Returns one row per variant: the varied values and every summary measure.
     Safe in a script without ``if __name__ == "__main__":`` (the worker
     processes do not re-import the script).
@@ -302,7 +306,8 @@ def compare(strategies: Strategy | str | Path | Sequence[Strategy | str | Path],
     ex = make_executor(workers) if executor is None else executor
     try:
         return sweep_compare(paths, vary, out, ex, sort=sort, report=report,
-                             risk_free=risk_free, variants=variants)
+                             risk_free=risk_free, variants=variants, keep_runs=keep_runs,
+                             variant_reports=variant_reports)
     finally:
         if own:
             ex.close()

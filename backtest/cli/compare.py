@@ -28,8 +28,12 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
                    "[default: twr; cagr for variants covering different periods].")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write comparison.html and the PNG charts.")
+@click.option("--keep-runs", is_flag=True,
+              help="Keep each variant's whole run folder (every table `backtest run` "
+                   "writes) [default: summary.json, daily.parquet and variant.json only].")
 @click.option("--variant-reports", is_flag=True,
-              help="Also write each variant's report.html and charts (slower).")
+              help="Also write each variant's report.html and charts (slower; implies "
+                   "--keep-runs).")
 @click.option("--risk-free", type=float, default=None,
               help="Annual risk-free rate for Sharpe and Sortino (0.03 = 3%) [default: the "
                    "1-month T-bill rate over each variant's months from data/sample/"
@@ -47,16 +51,19 @@ TOP_COLUMNS = ("final_value", "twr", "cagr", "max_drawdown", "max_abs_drift")
 @click.pass_context
 def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ...],
             out: str | None, workers: int | None, scheduler: str | None, sort: str,
-            report: bool, variant_reports: bool, risk_free: float | None,
+            report: bool, keep_runs: bool, variant_reports: bool, risk_free: float | None,
             baseline: tuple[str, ...], csv: bool, top: int, quiet: bool,
             force: bool) -> None:
     """Compare auto-invest settings: every combination of --vary, or whole files.
 
     KEY is a key path of the strategy file's YAML document (dots between keys,
     numbers index lists); the values are YAML scalars. Every variant is
-    checked before anything runs. Each finished variant is kept in
-    OUT/variants/<hash>/ (the files `backtest run` writes), so rerunning the
-    same command skips what is done and resumes an interrupted sweep. The
+    checked before anything runs. Variants sharing their price data run
+    together in batches of the engine. Each finished variant is kept in
+    OUT/variants/<hash>/ (summary.json as `backtest run` writes it,
+    daily.parquet and variant.json; with --keep-runs every file of the run),
+    so rerunning the same command skips what is done and resumes an
+    interrupted sweep. The
     comparison is OUT/comparison.parquet, .csv and (unless --no-report)
     comparison.html with the charts.
 
@@ -76,7 +83,8 @@ def compare(ctx: click.Context, strategies: tuple[str, ...], vary: tuple[str, ..
     """
     try:
         code = _compare(strategies, vary, out, workers, scheduler, sort, report,
-                        variant_reports, risk_free, top, quiet, baseline, csv, force)
+                        variant_reports, risk_free, top, quiet, baseline, csv, force,
+                        keep_runs)
     except BacktestError as exc:
         click.echo(f"error: {exc.line()}", err=True)
         ctx.exit(2)
@@ -97,7 +105,8 @@ def parse_baseline(specs: tuple[str, ...]) -> dict[str, object]:
 
 
 def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_reports,
-             risk_free, top, quiet, baseline=(), csv=False, force=False) -> int:
+             risk_free, top, quiet, baseline=(), csv=False, force=False,
+             keep_runs=False) -> int:
     from backtest.io.out_folder import check_out
     from backtest.sweep.comparison import parse_sort
     from backtest.sweep.executors import make_executor
@@ -129,7 +138,8 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
         click.echo(f"warning: {note}", err=True)
     try:
         table = run_compare(list(strategies), grid, dest, executor, sort=sort, report=report,
-                            variant_reports=variant_reports, risk_free=risk_free,
+                            variant_reports=variant_reports, keep_runs=keep_runs,
+                            risk_free=risk_free,
                             progress=bar.update, on_start=bar.start, on_error=bar.failed,
                             variants=variants, baseline=base or None, force=force)
     except KeyboardInterrupt:
@@ -140,7 +150,7 @@ def _compare(strategies, vary, out, workers, scheduler, sort, report, variant_re
     finally:
         bar.close()
         executor.close()
-    if csv:
+    if csv:  # CSV copies of the Parquet tables each variant's folder holds
         from backtest.report.csv_copies import write_csv_copies
 
         for h in table.loc[table["error"].isna(), "hash"]:

@@ -1,10 +1,19 @@
-"""Running one variant inside a worker process (local pool or Dask worker).
+"""Running variants inside a worker process (local pool or Dask worker).
 
-`run_task(task)` parses the variant's document, builds (or reuses) its
-market, simulates, summarizes and returns the run's files as bytes; the
-parent writes them into the result store. Returning bytes rather than
-writing in the worker means a Dask worker on another machine needs the price
-data but not the output folder.
+`run_job(job)` runs a batch of variants: it parses each variant's document,
+builds (or reuses) its market, simulates the accounts that share a market in
+one engine batch (`backtest.engine.batch.run_batch`, the same engine a single
+run uses), summarizes each one with the single run's own chain
+(`backtest.app.complete`) and returns each variant's files as bytes; the
+parent writes them into the result store. A variant's folder holds its
+summary.json, daily.parquet and variant.json (compact) unless its task asks
+for the run's full tables (`Task.keep`, `--keep-runs`). Returning bytes
+rather than writing in the worker means a Dask worker on another machine
+needs the price data but not the output folder.
+
+A variant that fails (a bad market, an engine error) fails alone: the job
+reports it and the others of its batch finish (a batch that raises is run
+again one account at a time, so the error lands on its own variant).
 
 Prices are loaded once per worker process: `load_prices` is cached by the
 file's (path, size, mtime), and whole markets by the strategy's data section
@@ -15,6 +24,7 @@ worker.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import tempfile
 import time
@@ -24,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.errors import BacktestError
@@ -42,6 +53,22 @@ class Task:
     values: tuple[tuple[str, Any], ...] = ()
     risk_free: float | None = 0.0  # None: the Fama-French bill rate over the run, else 0
     report: bool = False  # also write the variant's report.html and charts
+    keep: bool = False  # write the run's full tables (`--keep-runs`; implied by `report`)
+
+    @property
+    def tables(self) -> bool:
+        """Whether the variant's folder holds the full run (its report needs the tables)."""
+        return self.keep or self.report
+
+
+@dataclass(frozen=True)
+class Job:
+    """Variants a worker runs as one engine batch (those sharing a market run together)."""
+
+    tasks: tuple[Task, ...]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,7 @@ class Outcome:
     extras: dict[str, Any]
     files: dict[str, bytes] = field(repr=False)
     seconds: float
+    cpu: dict[str, float] = field(default_factory=dict)  # engine / measures / writing
 
 
 class VariantError(Exception):
@@ -127,42 +155,141 @@ def clear_caches() -> None:
     _markets.clear()
 
 
+# --- a job: variants in engine batches ---------------------------------------------------
+
+
+def run_job(job: Job) -> list[tuple[Task, Outcome | VariantError]]:
+    """Run a job's variants; each one's outcome or its `VariantError` (never raises for
+    a variant's own failure)."""
+    out: list[tuple[Task, Outcome | VariantError]] = []
+    groups: dict[int, list[tuple[Task, Any, Any, list[str]]]] = {}
+    for task in job.tasks:
+        try:
+            strategy, market, warnings = _prepare(task)
+        except Exception as exc:  # noqa: BLE001 (reported per variant)
+            out.append((task, _variant_error(exc)))
+            continue
+        groups.setdefault(id(market), []).append((task, strategy, market, warnings))
+    for members in groups.values():
+        out.extend(_run_group(members))
+    return out
+
+
+def _prepare(task: Task) -> tuple[Any, Any, list[str]]:
+    from backtest.io.strategy_file import parse_strategy
+
+    source = Path(task.source)
+    strategy = parse_strategy(task.document, source=source, base_dir=source.parent)
+    market, warnings = market_of(strategy)
+    return strategy, market, list(warnings)
+
+
+def _variant_error(exc: BaseException) -> VariantError:
+    if isinstance(exc, VariantError):
+        return exc
+    if isinstance(exc, BacktestError):
+        return VariantError(exc.line(), _trace(exc))
+    text = " ".join(str(exc).split())[:300]
+    return VariantError(f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
+                        _trace(exc))
+
+
+def _trace(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _run_group(members: list[tuple[Task, Any, Any, list[str]]]
+               ) -> list[tuple[Task, Outcome | VariantError]]:
+    """Accounts on one market: one engine batch, then each account's measures and files.
+
+    A batch that raises runs again one account at a time, so each error is its
+    own variant's."""
+    from backtest.engine.batch import run_batch
+    from backtest.engine.simulation import Simulation
+
+    t0 = time.process_time()
+    try:
+        sims = [Simulation(strategy, market) for _, strategy, market, _ in members]
+        market = members[0][2]
+        shape = (len(sims), *market.close.shape)
+        run_batch(sims, True, close=np.broadcast_to(market.close, shape),
+                  open_=np.broadcast_to(market.open, shape),
+                  dividend=np.broadcast_to(market.dividend, shape))
+    except Exception:  # noqa: BLE001 (rerun alone: the failure is one variant's)
+        if len(members) == 1:
+            return [(members[0][0], _alone(members[0]))]
+        return [(m[0], _alone(m)) for m in members]
+    engine = (time.process_time() - t0) / len(sims)
+    out: list[tuple[Task, Outcome | VariantError]] = []
+    for member, sim in zip(members, sims, strict=True):
+        try:
+            out.append((member[0], _finish(member, sim, engine)))
+        except Exception as exc:  # noqa: BLE001 (reported per variant)
+            out.append((member[0], _variant_error(exc)))
+    return out
+
+
+def _alone(member: tuple[Task, Any, Any, list[str]]) -> Outcome | VariantError:
+    """One variant simulated on its own (a batch of one)."""
+    from backtest.engine.simulation import Simulation
+
+    try:
+        t0 = time.process_time()
+        sim = Simulation(member[1], member[2])
+        sim.run_to_end()
+        return _finish(member, sim, time.process_time() - t0)
+    except Exception as exc:  # noqa: BLE001 (reported per variant)
+        return _variant_error(exc)
+
+
+def _finish(member: tuple[Task, Any, Any, list[str]], sim: Any, engine: float) -> Outcome:
+    """A simulated account's summary (the single run's chain) and its folder's files."""
+    from backtest import app
+    from backtest.engine.result import tabulate
+
+    task, strategy, _, warnings = member
+    t0 = time.process_time()
+    done = app.complete(strategy, tabulate(sim), risk_free=task.risk_free)
+    extras = {"mean_abs_drift": mean_abs_drift(done.result.drift)}
+    t1 = time.process_time()
+    files = _files(task, done, extras, warnings, {"engine": engine, "measures": t1 - t0})
+    cpu = {"engine": engine, "measures": t1 - t0, "writing": time.process_time() - t1}
+    return Outcome(task.hash, done.summary, extras, files, sum(cpu.values()), cpu)
+
+
+def _files(task: Task, done: Any, extras: dict[str, Any], warnings: list[str],
+           cpu: dict[str, float]) -> dict[str, bytes]:
+    """The variant folder's files: the whole run (`task.tables`), else summary.json,
+    daily.parquet and variant.json."""
+    from backtest import app
+
+    meta = {"hash": task.hash, "name": task.name, "source": task.source,
+            "values": [[k, v] for k, v in task.values], "extras": extras,
+            "warnings": warnings, "tables": task.tables,
+            "cpu_seconds": {k: round(v, 5) for k, v in cpu.items()},
+            "document": task.document}
+    meta_bytes = (json.dumps(meta, indent=1, default=str) + "\n").encode("utf-8")
+    if not task.tables:
+        buf = io.BytesIO()
+        done.result.daily.to_parquet(buf, index=False)
+        return {"summary.json": (json.dumps(done.summary, indent=1) + "\n").encode("utf-8"),
+                "daily.parquet": buf.getvalue(), VARIANT_FILE: meta_bytes}
+    with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
+        folder = Path(tmp)
+        app.write_files(done, folder, report=task.report)
+        (folder / VARIANT_FILE).write_bytes(meta_bytes)
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
 # --- one variant ---------------------------------------------------------------------------
 
 
 def run_task(task: Task) -> Outcome:
-    """Run one variant; any failure becomes a `VariantError` with a one-line reason."""
-    try:
-        return _run(task)
-    except BacktestError as exc:
-        raise VariantError(exc.line(), traceback.format_exc()) from None
-    except Exception as exc:  # an engine bug: keep the traceback for the log
-        text = " ".join(str(exc).split())[:300]
-        raise VariantError(f"{type(exc).__name__}: {text}", traceback.format_exc()) from None
-
-
-def _run(task: Task) -> Outcome:
-    from backtest import app
-    from backtest.io.strategy_file import parse_strategy
-
-    t0 = time.perf_counter()
-    source = Path(task.source)
-    strategy = parse_strategy(task.document, source=source, base_dir=source.parent)
-    market, warnings = market_of(strategy)
-    done = app.execute(strategy, market, risk_free=task.risk_free)
-    summary = done.summary
-    extras = {"mean_abs_drift": mean_abs_drift(done.result.drift)}
-    with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
-        folder = Path(tmp)
-        app.write_files(done, folder, report=task.report)
-        seconds = time.perf_counter() - t0
-        meta = {"hash": task.hash, "name": task.name, "source": task.source,
-                "values": [[k, v] for k, v in task.values], "extras": extras,
-                "warnings": list(warnings), "seconds": round(seconds, 4),
-                "document": task.document}
-        (folder / VARIANT_FILE).write_text(json.dumps(meta, indent=1, default=str) + "\n")
-        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-    return Outcome(task.hash, summary, extras, files, seconds)
+    """Run one variant (a job of one); a failure raises its `VariantError`."""
+    [(_, result)] = run_job(Job((task,)))
+    if isinstance(result, VariantError):
+        raise result
+    return result
 
 
 def mean_abs_drift(drift: pd.DataFrame) -> float | None:

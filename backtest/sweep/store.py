@@ -1,10 +1,16 @@
 """Finished variants on disk: `<out>/variants/<hash>/`, each folder written atomically.
 
+A variant's folder holds summary.json (what `backtest run` would write),
+daily.parquet (its daily value, cash, flows and TWR index: the charts' lines)
+and variant.json (what ran, extra measures, CPU seconds); with `--keep-runs`
+also every other table of the run (trades, allocations, holdings, drift,
+events, fills, lots, realized), and with `--variant-reports` its report.
+
 A folder whose summary.json reads as a JSON object and whose Parquet files
 have readable footers is a finished variant: a rerun of the same sweep skips
 it, so an interrupted sweep resumes where it stopped. A damaged folder (a
 truncated table, an edited summary) is not finished: it is run again and
-replaced.
+replaced; so is a compact folder when the sweep now keeps runs (or reports).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from backtest.io.run_output import atomic_folder
 from backtest.sweep.runner import VARIANT_FILE
 
 VARIANTS = "variants"
+FULL_MARK = "trades.parquet"  # present in a whole run folder only
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -36,9 +43,14 @@ class ResultStore:
     def folder(self, digest: str) -> Path:
         return self.root / digest
 
-    def done(self, digest: str) -> bool:
-        """Whether the variant's folder is complete and readable (else it is rerun)."""
+    def done(self, digest: str, *, tables: bool = False, report: bool = False) -> bool:
+        """Whether the variant's folder is complete and readable (else it is rerun);
+        with `tables`, also whether it holds the whole run, with `report` its report."""
         folder = self.folder(digest)
+        if tables and not (folder / FULL_MARK).is_file():
+            return False
+        if report and not (folder / "report.html").is_file():
+            return False
         try:
             if folder.is_symlink() or not (folder / "summary.json").is_file():
                 return False

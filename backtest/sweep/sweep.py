@@ -36,7 +36,8 @@ from backtest.sweep.comparison import (
     write_comparison,
 )
 from backtest.sweep.executors import Executor, LocalExecutor
-from backtest.sweep.runner import Outcome, Task, VariantError, run_task
+from backtest.sweep.jobs import make_jobs
+from backtest.sweep.runner import Outcome, Task, VariantError, run_job
 from backtest.sweep.store import ResultStore
 from backtest.sweep.variants import Variant, build_variants
 
@@ -85,6 +86,7 @@ def compare(strategy: str | Path | Sequence[str | Path],
             sort: str = "twr",
             report: bool = True,
             variant_reports: bool = False,
+            keep_runs: bool = False,
             risk_free: float | None = 0.0,
             progress: Progress | None = None,
             on_start: Callable[[int, int], None] | None = None,
@@ -101,6 +103,11 @@ def compare(strategy: str | Path | Sequence[str | Path],
     executor: where variants run [default: a LocalExecutor on every core].
     sort:     the metric the table is sorted by, `metric`, `metric:asc` or `metric:desc`.
     report:   also write comparison.html and the PNG charts.
+    variant_reports: also write each variant's report.html and charts (implies
+              `keep_runs`: a report is built from the run's tables).
+    keep_runs: keep each variant's whole run folder (every table `backtest run`
+              writes); by default a variant keeps summary.json, daily.parquet and
+              variant.json, all the comparison reads.
     progress: called after each finished variant with (done, total, variant, error).
     on_start: called with (to run, already finished) before running.
     on_error: called with each `Failure`.
@@ -126,7 +133,8 @@ def compare(strategy: str | Path | Sequence[str | Path],
     recover_children(dest / "variants")  # what a killed sweep left half-written
     store = ResultStore(dest)
     failures = run_variants(variants, store, executor, risk_free=risk_free,
-                            variant_reports=variant_reports, progress=progress,
+                            variant_reports=variant_reports, keep_runs=keep_runs,
+                            progress=progress,
                             on_start=on_start, on_error=on_error)
     table = build_table(variants, store, keys, failures={f.variant.hash: f.message
                                                         for f in failures},
@@ -165,46 +173,56 @@ def _strategy_of(v: Variant) -> Any:
 
 def run_variants(variants: Sequence[Variant], store: ResultStore,
                  executor: Executor | None = None, *, risk_free: float | None = 0.0,
-                 variant_reports: bool = False, progress: Progress | None = None,
+                 variant_reports: bool = False, keep_runs: bool = False,
+                 progress: Progress | None = None,
                  on_start: Callable[[int, int], None] | None = None,
                  on_error: Callable[[Failure], None] | None = None) -> list[Failure]:
-    """Run the variants that have no finished folder yet; return the failures."""
+    """Run the variants that have no finished folder yet, in engine batches (jobs of
+    variants sharing a market); return the failures. With `keep_runs` (or
+    `variant_reports`) a finished folder without the run's tables is run again."""
+    tables = keep_runs or variant_reports
     unique: dict[str, Variant] = {}
     for v in variants:
         unique.setdefault(v.hash, v)
-    todo = [v for v in unique.values() if not store.done(v.hash)]
+    todo = [v for v in unique.values()
+            if not store.done(v.hash, tables=tables, report=variant_reports)]
     if on_start is not None:
         on_start(len(todo), len(unique) - len(todo))
     if not todo:
         return []
     tasks = [Task(hash=v.hash, name=v.name, document=v.document, source=str(v.source),
-                  values=v.values, risk_free=risk_free, report=variant_reports) for v in todo]
+                  values=v.values, risk_free=risk_free, report=variant_reports,
+                  keep=keep_runs) for v in todo]
     own = executor is None
     ex: Executor = LocalExecutor() if executor is None else executor
     failures: list[Failure] = []
     done = 0
     try:
-        for task, result in ex.map_unordered(run_task, tasks):
-            variant = unique[task.hash]
-            error = None
-            if isinstance(result, Outcome):
-                store.write(task.hash, result.files)
-            elif isinstance(result, BrokenProcessPool):
+        jobs = make_jobs(tasks, max(1, int(getattr(ex, "workers", 1) or 1)))
+        for job, results in ex.map_unordered(run_job, jobs):
+            if isinstance(results, BrokenProcessPool):
                 # Every later variant would fail the same way: one clear error, not
                 # a table of NaN (finished variants stay in the store).
-                raise SweepError(f"the worker processes stopped ({result}); the "
+                raise SweepError(f"the worker processes stopped ({results}); the "
                                  f"{done} finished variant(s) are kept in {store.root}, "
                                  "run again to resume (or use workers=1 / --workers 1)"
-                                 ) from result
-            else:
-                failure = _failure(variant, result)
-                failures.append(failure)
-                error = failure.message
-                if on_error is not None:
-                    on_error(failure)
-            done += 1
-            if progress is not None:
-                progress(done, len(tasks), variant, error)
+                                 ) from results
+            if not isinstance(results, list):  # the whole job failed (or a bad return)
+                results = [(task, results) for task in job.tasks]
+            for task, result in results:
+                variant = unique[task.hash]
+                error = None
+                if isinstance(result, Outcome):
+                    store.write(task.hash, result.files)
+                else:
+                    failure = _failure(variant, result)
+                    failures.append(failure)
+                    error = failure.message
+                    if on_error is not None:
+                        on_error(failure)
+                done += 1
+                if progress is not None:
+                    progress(done, len(tasks), variant, error)
     finally:
         if own:
             ex.close()

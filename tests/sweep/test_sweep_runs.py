@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from sweep_kit import single_daily
 
-from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor, compare
+from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor, compare, runner
 from backtest.sweep import sweep as sweep_module
+from backtest.sweep.runner import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "fixtures" / "spec_examples"
@@ -90,9 +91,12 @@ def test_output_files(tmp_path: Path) -> None:
     assert "data:image/png;base64," in html and "afternoon" in html
     for digest in table["hash"]:
         folder = out / "variants" / digest
-        assert {"summary.json", "daily.parquet", "drift.parquet", "variant.json"} <= {
-            p.name for p in folder.iterdir()}
-        assert not (folder / "report.html").exists()  # variant reports are off by default
+        # compact by default: what the comparison reads, no per-variant tables
+        assert {p.name for p in folder.iterdir()} == {"summary.json", "daily.parquet",
+                                                      "variant.json"}
+        meta = json.loads((folder / "variant.json").read_text())
+        assert meta["tables"] is False
+        assert set(meta["cpu_seconds"]) == {"engine", "measures"}
     # no temporary leftovers (the manifest .pie-backtest.json marks the sweep folder)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".pie-backtest.json"]
 
@@ -108,7 +112,7 @@ class Counting:
 
     def map_unordered(self, fn, items):
         for item, result in SerialExecutor().map_unordered(fn, items):
-            self.ran.append(item.hash)
+            self.ran.extend(t.hash for t in item.tasks)  # a job: a batch of variants
             yield item, result
             if self.stop_after is not None and len(self.ran) >= self.stop_after:
                 raise KeyboardInterrupt
@@ -117,8 +121,10 @@ class Counting:
         pass
 
 
-def test_an_interrupted_sweep_resumes(tmp_path: Path) -> None:
+def test_an_interrupted_sweep_resumes(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "cmp"
+    monkeypatch.setattr(sweep_module, "make_jobs",  # one variant a job: stop between them
+                        lambda tasks, workers: [Job((t,)) for t in tasks])
     first = Counting(stop_after=2)
     with pytest.raises(KeyboardInterrupt):
         compare(BASIC, GRID, out, first)
@@ -134,14 +140,14 @@ def test_an_interrupted_sweep_resumes(tmp_path: Path) -> None:
 
 
 def test_a_failing_variant_is_reported_and_the_others_finish(tmp_path, monkeypatch) -> None:
-    real = sweep_module.run_task
+    real = runner._finish
 
-    def flaky(task):
-        if "account.cash_minimum=50" in task.name and "afternoon" in task.name:
+    def flaky(member, sim, engine):  # the failure comes after the batch ran
+        if "account.cash_minimum=50" in member[0].name and "afternoon" in member[0].name:
             raise RuntimeError("boom in the engine")
-        return real(task)
+        return real(member, sim, engine)
 
-    monkeypatch.setattr(sweep_module, "run_task", flaky)
+    monkeypatch.setattr(runner, "_finish", flaky)
     failures = []
     table = compare(BASIC, GRID, tmp_path / "cmp", SerialExecutor(), on_error=failures.append)
     assert len(failures) == 1 and "boom in the engine" in failures[0].message
