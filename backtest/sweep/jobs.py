@@ -45,11 +45,11 @@ def make_jobs(tasks: Sequence[Task], workers: int = 1) -> list[Job]:
         n = len(members)
         if n >= FAST_MIN * workers:  # every worker gets batches big enough for arrays
             size = min(MAX_BATCH, max(FAST_MIN, math.ceil(n / (workers * JOBS_PER_WORKER))))
+            count = n // size  # even jobs, none smaller: 20 -> 10 + 10, not 8 + 8 + 4
+            if math.ceil(n / count) > MAX_BATCH:
+                count = math.ceil(n / MAX_BATCH)
         else:  # too few for that: spread them over the workers
-            size = min(MAX_BATCH, math.ceil(n / workers))
-        count = max(1, n // size)  # even jobs, none smaller: 20 -> 10 + 10, not 8 + 8 + 4
-        if math.ceil(n / count) > MAX_BATCH:
-            count = math.ceil(n / MAX_BATCH)
+            count = min(n, workers)
         size = math.ceil(n / count)
         jobs.extend(Job(tuple(members[k:k + size])) for k in range(0, n, size))
     return jobs

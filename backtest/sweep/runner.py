@@ -252,32 +252,30 @@ def _finish(member: tuple[Task, Any, Any, list[str]], sim: Any, engine: float) -
     done = app.complete(strategy, tabulate(sim), risk_free=task.risk_free)
     extras = {"mean_abs_drift": mean_abs_drift(done.result.drift)}
     t1 = time.process_time()
-    files = _files(task, done, extras, warnings, {"engine": engine, "measures": t1 - t0})
+    files = _run_files(task, done)
     cpu = {"engine": engine, "measures": t1 - t0, "writing": time.process_time() - t1}
-    return Outcome(task.hash, done.summary, extras, files, sum(cpu.values()), cpu)
-
-
-def _files(task: Task, done: Any, extras: dict[str, Any], warnings: list[str],
-           cpu: dict[str, float]) -> dict[str, bytes]:
-    """The variant folder's files: the whole run (`task.tables`), else summary.json,
-    daily.parquet and variant.json."""
-    from backtest import app
-
     meta = {"hash": task.hash, "name": task.name, "source": task.source,
             "values": [[k, v] for k, v in task.values], "extras": extras,
             "warnings": warnings, "tables": task.tables,
             "cpu_seconds": {k: round(v, 5) for k, v in cpu.items()},
             "document": task.document}
-    meta_bytes = (json.dumps(meta, indent=1, default=str) + "\n").encode("utf-8")
+    files[VARIANT_FILE] = (json.dumps(meta, indent=1, default=str) + "\n").encode("utf-8")
+    return Outcome(task.hash, done.summary, extras, files, sum(cpu.values()), cpu)
+
+
+def _run_files(task: Task, done: Any) -> dict[str, bytes]:
+    """The run's files in the variant's folder: all of them (`task.tables`), else
+    summary.json and daily.parquet."""
+    from backtest import app
+
     if not task.tables:
         buf = io.BytesIO()
         done.result.daily.to_parquet(buf, index=False)
         return {"summary.json": (json.dumps(done.summary, indent=1) + "\n").encode("utf-8"),
-                "daily.parquet": buf.getvalue(), VARIANT_FILE: meta_bytes}
+                "daily.parquet": buf.getvalue()}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
         folder = Path(tmp)
         app.write_files(done, folder, report=task.report)
-        (folder / VARIANT_FILE).write_bytes(meta_bytes)
         return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 

@@ -11,7 +11,7 @@ from sweep_kit import single_daily
 
 from backtest.sweep import DaskExecutor, LocalExecutor, SerialExecutor, compare, runner
 from backtest.sweep import sweep as sweep_module
-from backtest.sweep.runner import Job
+from backtest.sweep.runner import Job, Task
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "fixtures" / "spec_examples"
@@ -96,7 +96,7 @@ def test_output_files(tmp_path: Path) -> None:
                                                       "variant.json"}
         meta = json.loads((folder / "variant.json").read_text())
         assert meta["tables"] is False
-        assert set(meta["cpu_seconds"]) == {"engine", "measures"}
+        assert set(meta["cpu_seconds"]) == {"engine", "measures", "writing"}
     # no temporary leftovers (the manifest .pie-backtest.json marks the sweep folder)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".pie-backtest.json"]
 
@@ -178,3 +178,50 @@ def test_whole_files_mode(tmp_path: Path) -> None:
         row = table.set_index("variant").loc[stem]
         assert row["final_value"] == pytest.approx(expected["final_value"], abs=5e-8)
         assert row["total_deposits"] == expected["total_deposits"]
+
+
+BIG_GRID = {"account.window": ["morning", "afternoon"], "account.cash_minimum": [0, 50],
+            "account.allocation": ["waterfill", "proportional"],
+            "cashflows.1.deposit": [100, 250]}  # 16 variants: two jobs of 8 on 2 workers
+
+
+def test_dask_and_local_pool_agree_on_batches_in_array_form(dask_client, tmp_path) -> None:
+    from backtest.sweep.jobs import make_jobs
+
+    assert [len(j) for j in make_jobs([Task(hash=str(i), name="", document={}, source="s")
+                                       for i in range(16)], 2)] == [8, 8]
+    with LocalExecutor(2) as ex:
+        local = compare(BASIC, BIG_GRID, tmp_path / "local", ex, report=False)
+    dask = compare(BASIC, BIG_GRID, tmp_path / "dask", DaskExecutor(dask_client), report=False)
+    assert len(local) == 16 and local["error"].isna().all()
+    pd.testing.assert_frame_equal(dask, local)
+
+
+def test_keep_runs_writes_whole_run_folders_and_resumes_compact_ones(tmp_path) -> None:
+    out = tmp_path / "cmp"
+    grid = {"account.window": ["morning", "afternoon"]}
+    compact = compare(BASIC, grid, out, SerialExecutor(), report=False)
+    ran = Counting()
+    kept = compare(BASIC, grid, out, ran, report=False, keep_runs=True)
+    assert sorted(ran.ran) == sorted(compact["hash"])  # compact folders rerun for tables
+    pd.testing.assert_frame_equal(kept, compact)
+    for digest in kept["hash"]:
+        folder = out / "variants" / digest
+        names = {p.name for p in folder.iterdir()}
+        assert {"summary.json", "daily.parquet", "trades.parquet", "drift.parquet",
+                "allocations.parquet", "holdings.parquet", "events.parquet",
+                "lots.parquet", "realized.parquet", "variant.json"} <= names
+        assert "report.html" not in names
+        assert json.loads((folder / "variant.json").read_text())["tables"] is True
+    again = Counting()
+    compare(BASIC, grid, out, again, report=False)  # whole folders are finished too
+    assert again.ran == []
+
+
+def test_variant_reports_imply_kept_runs(tmp_path) -> None:
+    out = tmp_path / "cmp"
+    table = compare(BASIC, {"account.window": ["morning"]}, out, SerialExecutor(),
+                    variant_reports=True)
+    folder = out / "variants" / table["hash"].iloc[0]
+    assert (folder / "report.html").is_file() and (folder / "trades.parquet").is_file()
+    assert 'href="variants/' in (out / "comparison.html").read_text()
