@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -77,9 +79,9 @@ class Lot:
         self.long_after = anniversary(self.open_date).toordinal()
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A closed lot, or the closed part of a split lot."""
+class Piece(NamedTuple):
+    """A closed lot, or the closed part of a split lot (a named tuple: a run closes
+    thousands, and a frozen dataclass costs several times more to build)."""
 
     slice: str
     ticker: str
@@ -93,6 +95,7 @@ class Piece:
     reason: str
 
 
+@functools.lru_cache(maxsize=65536)  # a run's lots open on a few thousand days at most
 def anniversary(day: dt.date) -> dt.date:
     """The one-year anniversary of `day` (February 29 -> February 28)."""
     try:
@@ -122,8 +125,8 @@ def close_order(lots: Iterable[Lot], price: float, close_date: dt.date,
     return [lots[i] for i in order]
 
 
-def _order(cost: list[float], long_after: list[int], price: float, close_day: int,
-           method: str) -> np.ndarray:
+def _order(cost: list[float] | np.ndarray, long_after: list[int] | np.ndarray, price: float,
+           close_day: int, method: str) -> np.ndarray:
     """Positions of lots (given oldest first) in closing order, as arrays: a
     slice fed every month holds hundreds of lots, and each sell orders them.
 
@@ -133,13 +136,13 @@ def _order(cost: list[float], long_after: list[int], price: float, close_day: in
     """
     if method == "fifo":
         return np.arange(len(cost))
-    cost_a = np.array(cost, dtype=float)
+    cost_a = np.asarray(cost, dtype=float)
     if method == "hifo":
         return np.argsort(-cost_a, kind="stable")
     if method != "brokerage":
         raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; got {method!r}")
     gain = price - cost_a
-    long = close_day > np.array(long_after, dtype=np.int64)
+    long = close_day > np.asarray(long_after, dtype=np.int64)
     cls = np.where(gain < -ZERO_GAIN, np.where(long, 2, 1),
                    np.where(gain <= ZERO_GAIN, np.where(long, 4, 3), np.where(long, 5, 6)))
     key = np.where((cls == 3) | (cls == 4), 0.0, gain)
@@ -155,30 +158,51 @@ def lot_class(gain_per_share: float, long_term: bool) -> int:
     return 5 if long_term else 6
 
 
-@dataclass
 class _OpenLots:
     """One slice's open lots of one ticker, oldest first (buys arrive in execution
-    order), with their sort keys as plain lists."""
+    order), with their sort keys in arrays that grow in place: a slice fed every
+    month holds hundreds of lots, and each sell orders them."""
 
-    lots: list[Lot] = field(default_factory=list)
-    cost: list[float] = field(default_factory=list)
-    long_after: list[int] = field(default_factory=list)
-    opened: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.lots: list[Lot] = []
+        self.opened: list[int] = []
+        self._cost = np.empty(16)
+        self._long = np.empty(16, dtype=np.int64)
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self._cost[:len(self.lots)]
+
+    @property
+    def long_after(self) -> np.ndarray:
+        return self._long[:len(self.lots)]
 
     def add(self, lot: Lot) -> None:
         """Keep the lots by open date, then execution order (a later buy of the
         same date goes after: its seq is higher)."""
         day = lot.open_date.toordinal()
-        i = bisect.bisect_right(self.opened, day)
-        for column, value in ((self.lots, lot), (self.cost, lot.cost_per_share),
-                              (self.long_after, lot.long_after), (self.opened, day)):
-            column.insert(i, value)
+        n = len(self.lots)
+        i = n if not n or self.opened[-1] <= day else bisect.bisect_right(self.opened, day)
+        if n == len(self._cost):
+            self._cost = np.concatenate([self._cost, np.empty(n)])
+            self._long = np.concatenate([self._long, np.empty(n, dtype=np.int64)])
+        if i < n:  # an earlier date than the last lot's (not from a run's fills)
+            self._cost[i + 1:n + 1] = self._cost[i:n].copy()
+            self._long[i + 1:n + 1] = self._long[i:n].copy()
+        self._cost[i] = lot.cost_per_share
+        self._long[i] = lot.long_after
+        self.lots.insert(i, lot)
+        self.opened.insert(i, day)
 
     def drop(self, positions: list[int]) -> None:
         """Forget the lots at `positions` (closed in full)."""
+        n = len(self.lots)
         for i in sorted(positions, reverse=True):
-            for column in (self.lots, self.cost, self.long_after, self.opened):
-                del column[i]
+            self._cost[i:n - 1] = self._cost[i + 1:n]  # numpy copies overlapping slices safely
+            self._long[i:n - 1] = self._long[i + 1:n]
+            n -= 1
+            del self.lots[i]
+            del self.opened[i]
 
 
 class LotBook:
@@ -196,17 +220,20 @@ class LotBook:
         self._seq = 0
 
     def buy(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float) -> None:
-        self.open.setdefault((slice_, ticker), _OpenLots()).add(
-            Lot(slice_, ticker, day, float(shares), float(price), self._seq))
+        held = self.open.get((slice_, ticker))
+        if held is None:
+            held = self.open[(slice_, ticker)] = _OpenLots()
+        held.add(Lot(slice_, ticker, day, float(shares), float(price), self._seq))
         self._seq += 1
 
     def sell(self, slice_: str, ticker: str, day: dt.date, shares: float, price: float,
              reason: str = "") -> list[Piece]:
         """Close `shares` (> 0) of the slice's lots; returns the closed pieces."""
-        held = self.open.get((slice_, ticker), _OpenLots())
+        held = self.open.get((slice_, ticker)) or _OpenLots()
         left = float(shares)
         pieces: list[Piece] = []
-        order = _order(held.cost, held.long_after, price, day.toordinal(),
+        close_day = day.toordinal()
+        order = _order(held.cost, held.long_after, price, close_day,
                        self.method) if held.lots else []
         closed: list[int] = []
         for i in order:
@@ -217,7 +244,8 @@ class LotBook:
             cost = take * lot.cost_per_share
             proceeds = take * price
             pieces.append(Piece(slice_, ticker, lot.open_date, day, take, proceeds, cost,
-                                proceeds - cost, term(lot.open_date, day), reason))
+                                proceeds - cost,  # `term`, by the ordinals
+                                "long" if close_day > lot.long_after else "short", reason))
             lot.shares = round(lot.shares - take, self.decimals)
             left = round(left - take, self.decimals)
             if lot.shares < self.dust:
@@ -258,7 +286,7 @@ def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
     book = LotBook(method, share_decimals)
     if not has_rows:
         return book
-    days = pd.to_datetime(fills["date"]).dt.date.to_numpy()
+    days = _dates(fills["date"])
     reasons = fills["reason"].to_numpy() if "reason" in fills else np.full(len(fills), "")
     rows = zip(days, fills["slice"].to_numpy(), fills["ticker"].to_numpy(),
                fills["shares"].to_numpy(dtype=float), fills["price"].to_numpy(dtype=float),
@@ -271,10 +299,41 @@ def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
     return book
 
 
+def _dates(column: pd.Series) -> np.ndarray:
+    """`datetime.date` objects of a date column, built once per distinct day."""
+    d = pd.to_datetime(column).to_numpy().astype("datetime64[D]")
+    distinct, where = np.unique(d, return_inverse=True)
+    return distinct.astype(object)[where.ravel()]
+
+
+def _date_column(days: list[dt.date]) -> np.ndarray:
+    """datetime64[ns] from `datetime.date` objects (by their ordinals: no parsing)."""
+    epoch = dt.date(1970, 1, 1).toordinal()
+    return (np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
+            - epoch).astype("datetime64[D]").astype("datetime64[ns]")
+
+
 def realized_frame(pieces: Iterable[Piece]) -> pd.DataFrame:
     """One row per closed lot piece (REALIZED_COLUMNS); dates as datetime64."""
-    rows = [(p.slice, p.ticker, p.open_date, p.close_date, p.shares, p.proceeds, p.cost,
-             p.gain, p.term, p.reason) for p in pieces]
+    pieces = list(pieces)
+    if not pieces:
+        return _realized_rows([])
+    cols = dict(zip(REALIZED_COLUMNS, zip(*[
+        (p.slice, p.ticker, p.open_date, p.close_date, p.shares, p.proceeds, p.cost, p.gain,
+         p.term, p.reason) for p in pieces], strict=True), strict=True))
+    def text(name: str) -> pd.Series:  # plain objects, as the rows' frame has them
+        return pd.Series(np.array(cols[name], dtype=object), dtype=object)
+
+    return pd.DataFrame({
+        "slice": text("slice"), "ticker": text("ticker"),
+        "open_date": _date_column(cols["open_date"]),
+        "close_date": _date_column(cols["close_date"]),
+        **{c: np.array(cols[c], dtype=float) for c in ("shares", "proceeds", "cost", "gain")},
+        "term": text("term"), "reason": text("reason"),
+    })
+
+
+def _realized_rows(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=REALIZED_COLUMNS)
     for col in ("open_date", "close_date"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
