@@ -48,6 +48,9 @@ def report(run_dir: Path, benchmark: str | None, prices: str | None,
         raise BacktestError(f"--band must be from 0 to 100 percentage points, got {band:g}")
     check_risk_free(risk_free)
     check_run_folder(run_dir, (REPORT_NAME, *(name for name, _ in CHART_FILES.values())))
+    from backtest.sweep.store import check_reportable
+
+    check_reportable(run_dir)  # a compare variant kept compact has no tables to report
     summary = read_summary(run_dir)  # what the run used, unless an option says otherwise
     benchmark, prices, risk_free = effective(summary, benchmark, prices, risk_free)
     bench = load_benchmark(benchmark, prices=prices) if benchmark else None

@@ -33,6 +33,24 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def check_reportable(folder: str | Path) -> None:
+    """Refuse a compare variant's compact folder (variant.json `tables: false`): its
+    report would lack the trades, drift and holdings it is built from."""
+    from backtest.errors import BacktestError
+
+    meta = Path(folder) / VARIANT_FILE
+    try:
+        tables = json.loads(meta.read_text("utf-8")).get("tables", True) \
+            if meta.is_file() else True
+    except (OSError, ValueError, AttributeError):
+        return  # not a variant.json this tool wrote: the run folder's own checks decide
+    if tables is False:
+        raise BacktestError("a compare variant kept compact (summary.json and "
+                            "daily.parquet only): its report needs the run's tables; run "
+                            "the compare again with --keep-runs or --variant-reports",
+                            source=folder)
+
+
 class ResultStore:
     """The variant folders under one sweep's output folder."""
 

@@ -108,3 +108,24 @@ def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "Dask scheduler" in lines[0]
+
+
+def test_keep_runs_folders_take_a_report_and_compact_ones_say_why_not(tmp_path) -> None:
+    from backtest.cli import cli
+
+    out = tmp_path / "cmp"
+    result = invoke(BASIC, "--vary", "account.window=morning,afternoon", "--out", out,
+                    "--workers", "1", "--no-report")
+    assert result.exit_code == 0, result.output
+    folder = next((out / "variants").iterdir())
+    before = sorted(p.name for p in folder.iterdir())
+    refused = CliRunner().invoke(cli, ["report", str(folder)])
+    assert_one_line_error(refused, "compare variant kept compact", "--keep-runs")
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    result = invoke(BASIC, "--vary", "account.window=morning,afternoon", "--out", out,
+                    "--workers", "1", "--no-report", "--keep-runs")
+    assert result.exit_code == 0, result.output
+    assert (folder / "trades.parquet").is_file()
+    rebuilt = CliRunner().invoke(cli, ["report", str(folder)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (folder / "report.html").is_file()
