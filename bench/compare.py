@@ -44,14 +44,14 @@ def subgrid(count: int) -> dict[str, list]:
 
 
 def run(variants: int = 256, workers: int | None = None, keep_runs: bool = False,
-        report: bool = True) -> dict:
+        report: bool = True, keep: Path | None = None) -> dict:
     from backtest.sweep import LocalExecutor, SerialExecutor, compare
 
     workers = workers or os.cpu_count() or 1
     grid = subgrid(variants)
     options = {"keep_runs": True} if keep_runs else {}
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "cmp"
+        out = keep if keep is not None else Path(tmp) / "cmp"
         ex = SerialExecutor() if workers == 1 else LocalExecutor(workers)
         try:
             t0, c0 = time.perf_counter(), time.process_time()
@@ -80,8 +80,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--keep-runs", action="store_true")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="keep the sweep's folder here (a fresh folder: timed from scratch)")
     args = ap.parse_args()
-    row = run(args.variants, args.workers, args.keep_runs, not args.no_report)
+    if args.out is not None and args.out.exists():
+        ap.error(f"--out {args.out} exists: the benchmark times a sweep from scratch")
+    row = run(args.variants, args.workers, args.keep_runs, not args.no_report, args.out)
     row.update(machine=f"{platform.platform()}, {os.cpu_count()} cores, "
                        f"Python {platform.python_version()}", date=time.strftime("%Y-%m-%d"))
     (HERE / "compare_results.json").write_text(json.dumps(row, indent=1) + "\n")

@@ -48,8 +48,9 @@ def growth_overlay(curves: list[tuple[str, pd.Series]], coloured: int = 10,
         return C._png(fig)
 
 
-def drift_bars(drift: pd.DataFrame, title: str = "") -> bytes:
-    """Mean and max |drift| (points) per variant, in the table's order."""
+def drift_bars(drift: pd.DataFrame, title: str = "", note: str = "") -> bytes:
+    """Mean and max |drift| (points) per variant, in the table's order; `note` says
+    when these are not all the variants."""
     n = len(drift)
     with matplotlib.rc_context(C._RC):
         fig, ax = _figure(max(2.5, min(0.32 * n + 1.2, 24.0)))
@@ -65,6 +66,8 @@ def drift_bars(drift: pd.DataFrame, title: str = "") -> bytes:
         if title:
             ax.set_ylabel(C.label(title))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        if note:
+            ax.set_title(C.label(note), fontsize=9, loc="right", fontweight="normal")
         return C._png(fig)
 
 
@@ -91,8 +94,10 @@ def value_minus_baseline(diffs: list[tuple[str, pd.Series]], baseline: str,
         return C._png(fig)
 
 
-def final_bars(labels: list[str], values, baseline: int, title: str = "") -> bytes:
-    """The final value of each variant as horizontal bars, the baseline's marked."""
+def final_bars(labels: list[str], values, baseline: int, title: str = "",
+               note: str = "") -> bytes:
+    """The final value of each variant as horizontal bars, the baseline's marked;
+    `note` says when these are not all the variants."""
     n = len(labels)
     with matplotlib.rc_context(C._RC):
         fig, ax = _figure(max(2.5, min(0.32 * n + 1.2, 24.0)))
@@ -120,5 +125,5 @@ def final_bars(labels: list[str], values, baseline: int, title: str = "") -> byt
         ax.grid(axis="y", visible=False)
         if title:
             ax.set_ylabel(C.label(title))
-        ax.set_title("Final value")
+        ax.set_title("Final value" + (f" ({note})" if note else ""))
         return C._png(fig)

@@ -72,6 +72,9 @@ PERCENT = {"twr", "mwr", "cagr", "volatility", "max_drawdown", "best_year_return
 POINTS = {"max_abs_drift", "mean_abs_drift"}
 RATIO = {"sharpe", "sortino", "calmar"}
 MAX_COLOURED = 10
+# Bars per bar chart: the first ones in the table's order (plus the baseline); more
+# labels than this do not fit a readable chart (the table has every variant).
+MAX_BARS = 40
 
 
 # --- sorting ------------------------------------------------------------------------------
@@ -273,8 +276,12 @@ def render_charts(store: ResultStore, table: pd.DataFrame,
         if diffs:
             out["vs_baseline"] = charts.value_minus_baseline(diffs, labels[base_pos],
                                                              coloured=MAX_COLOURED, title=title)
-        out["final"] = charts.final_bars(labels, ok["final_value"].to_numpy(float), base_pos,
-                                         title=title)
+        keep = _first_rows(len(ok), base_pos)
+        out["final"] = charts.final_bars([labels[i] for i in keep],
+                                         ok["final_value"].to_numpy(float)[keep],
+                                         keep.index(base_pos), title=title,
+                                         note=_bars_note(min(len(ok), MAX_BARS), len(ok),
+                                                         baseline=len(keep) > MAX_BARS))
     if len(ok) and "vs_baseline" not in out:  # one variant, or no baseline: growth curves
         curves: list[tuple[str, pd.Series]] = []
         for label, h in zip(labels, ok["hash"], strict=True):
@@ -285,8 +292,24 @@ def render_charts(store: ResultStore, table: pd.DataFrame,
     drift = ok[["mean_abs_drift", "max_abs_drift"]].assign(variant=labels)
     drift = drift.dropna(how="all", subset=["mean_abs_drift", "max_abs_drift"])
     if len(drift):
-        out["drift"] = charts.drift_bars(drift, title=title)
+        shown = drift.iloc[:MAX_BARS]
+        out["drift"] = charts.drift_bars(shown, title=title,
+                                         note=_bars_note(len(shown), len(drift)))
     return out
+
+
+def _first_rows(n: int, base: int) -> list[int]:
+    """The first `MAX_BARS` rows, with the baseline's row added when it is later."""
+    keep = list(range(min(n, MAX_BARS)))
+    return keep if base in keep or not 0 <= base < n else [*keep, base]
+
+
+def _bars_note(shown: int, total: int, baseline: bool = False) -> str:
+    """What a bar chart cut to `MAX_BARS` shows (empty when it shows every variant)."""
+    if shown >= total:
+        return ""
+    return f"the first {shown} of {total} in the table's order" + \
+        (", and the baseline" if baseline else "")
 
 
 def _fmt(column: str, x: Any) -> str:

@@ -97,3 +97,15 @@ def test_csv_copies_of_each_variant(tmp_path):
     for h in table["hash"]:
         daily = pd.read_csv(out / "variants" / h / "daily.csv")
         assert list(daily.columns[:2]) == ["date", "value"] and len(daily) == 20
+
+
+def test_bar_charts_keep_the_first_rows_and_the_baseline() -> None:
+    from backtest.sweep import comparison as C
+
+    n = C.MAX_BARS
+    assert C._first_rows(3, 1) == [0, 1, 2]
+    assert C._first_rows(n + 10, 2) == list(range(n))
+    assert C._first_rows(n + 10, n + 5) == [*range(n), n + 5]  # the baseline's bar added
+    assert C._bars_note(3, 3) == ""
+    assert C._bars_note(n, n + 10, baseline=True) == (
+        f"the first {n} of {n + 10} in the table's order, and the baseline")
