@@ -19,7 +19,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,23 +32,13 @@ def one(workload: str, *extra: str) -> dict:
 
 
 def sweep(workers: int) -> dict:
-    """W4: `compare` of W1 over a 64-variant grid on the local cores."""
-    from backtest.sweep import LocalExecutor, compare
+    """W4: `compare` of W1 over the 256-variant grid (window x cash_minimum x
+    rebalance.every x allocation x deposit), table and charts, on the local cores
+    (`bench.compare.run`; `python -m bench.compare` runs it alone)."""
+    from bench.compare import run
 
-    grid = {
-        "account.window": ["morning", "afternoon"],
-        "account.cash_minimum": [0, 100, 500, 1000],
-        "rebalance.every": ["never", "month", "quarter", "year"],
-        "cashflows.1.deposit": [250, 500],
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        table = compare(HERE / "w1.yaml", grid, out=Path(tmp) / "w4",
-                        executor=LocalExecutor(workers), report=False)
-        seconds = time.perf_counter() - t
-    failed = int(table["error"].notna().sum()) if "error" in table else 0
-    return {"workload": "W4", "variants": len(table), "failed": failed, "seconds": seconds,
-            "variants_per_second": len(table) / seconds, "workers": workers}
+    row = run(256, workers, report=True)
+    return {**row, "workload": "W4"}
 
 
 def montecarlo(workers: int, paths: int = 1000) -> dict:

@@ -6,7 +6,8 @@ stocks, 33 years, nested pie, monthly deposits). Times `backtest.sweep.compare`
 on the local cores (workers = cores unless --workers) into a fresh folder,
 with the comparison page and charts, and adds up the CPU seconds each
 variant's worker spent (variant.json `cpu_seconds`: engine, measures, writing
-its files). Results go to bench/compare_results.json.
+its files) and the largest worker's peak memory. Results go to
+bench/compare_results.json; `python -m bench --only W4` runs the same.
 
     python -m bench.compare                 # the 256-variant grid, every core
     python -m bench.compare --variants 32   # the first 32 of the grid (a quick look)
@@ -20,6 +21,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -59,7 +61,8 @@ def run(variants: int = 256, workers: int | None = None, keep_runs: bool = False
                             **options)
             seconds, parent_cpu = time.perf_counter() - t0, time.process_time() - c0
         finally:
-            ex.close()
+            ex.close()  # the workers end: their peak memory is known
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         cpu: dict[str, float] = {}
         for meta in (out / "variants").glob("*/variant.json"):
             for k, v in json.loads(meta.read_text()).get("cpu_seconds", {}).items():
@@ -70,6 +73,7 @@ def run(variants: int = 256, workers: int | None = None, keep_runs: bool = False
             "workers": workers, "keep_runs": keep_runs, "report": report,
             "seconds": round(seconds, 3), "variants_per_second": round(n / seconds, 2),
             "parent_cpu_seconds": round(parent_cpu, 3),
+            "worker_peak_mb": round(peak_kb / 1024, 1) if workers > 1 else None,
             "cpu_per_variant_ms": {k: round(1000 * v / n, 2) for k, v in cpu.items()},
             "grid": grid}
 
