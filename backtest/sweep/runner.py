@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import sys
 import tempfile
 import time
 import traceback
@@ -258,7 +259,7 @@ def _finish(member: tuple[Task, Any, Any, list[str]], sim: Any, engine: float) -
             "values": [[k, v] for k, v in task.values], "extras": extras,
             "warnings": warnings, "tables": task.tables,
             "cpu_seconds": {k: round(v, 5) for k, v in cpu.items()},
-            "document": task.document}
+            "worker_peak_mb": peak_mb(), "document": task.document}
     files[VARIANT_FILE] = (json.dumps(meta, indent=1, default=str) + "\n").encode("utf-8")
     return Outcome(task.hash, done.summary, extras, files, sum(cpu.values()), cpu)
 
@@ -288,6 +289,16 @@ def run_task(task: Task) -> Outcome:
     if isinstance(result, VariantError):
         raise result
     return result
+
+
+def peak_mb() -> float | None:
+    """This worker process's peak resident memory so far, in MB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def mean_abs_drift(drift: pd.DataFrame) -> float | None:
