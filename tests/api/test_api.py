@@ -145,6 +145,16 @@ def test_compare_takes_strategy_objects(tmp_path: Path):
         assert row["final_value"] == pytest.approx(alone["final_value"], abs=1e-9)
 
 
+def test_compare_keeps_whole_runs_when_asked(tmp_path: Path):
+    base = backtest.load(EXAMPLES / "basic.yaml")
+    table = backtest.compare(base, {"account.cash_minimum": [0, 50]}, out=tmp_path / "c",
+                             workers=1, report=False, keep_runs=True)
+    for digest in table["hash"]:
+        folder = tmp_path / "c" / "variants" / digest
+        assert (folder / "trades.parquet").is_file() and (folder / "lots.parquet").is_file()
+        assert not (folder / "report.html").exists()
+
+
 def test_import_backtest_is_cheap():
     code = ("import sys, backtest; print(backtest.__version__); "
             "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, "
