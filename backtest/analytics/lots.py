@@ -143,10 +143,14 @@ def _order(cost: list[float] | np.ndarray, long_after: list[int] | np.ndarray, p
         raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; got {method!r}")
     gain = price - cost_a
     long = close_day > np.asarray(long_after, dtype=np.int64)
-    cls = np.where(gain < -ZERO_GAIN, np.where(long, 2, 1),
-                   np.where(gain <= ZERO_GAIN, np.where(long, 4, 3), np.where(long, 5, 6)))
-    key = np.where((cls == 3) | (cls == 4), 0.0, gain)
-    return np.lexsort((key, cls))
+    loss = gain < -ZERO_GAIN
+    win = gain > ZERO_GAIN
+    # class 1-6 as (group, term): losses -1, no gain 0, gains 1; short before long,
+    # except among gains (long first): (-1,0)=1 (-1,1)=2 (0,0)=3 (0,1)=4 (1,0)=5 (1,1)=6
+    group = win.view(np.int8) - loss.view(np.int8)
+    term = long ^ win
+    key = np.where(loss | win, gain, 0.0)
+    return np.lexsort((key, term, group))
 
 
 def lot_class(gain_per_share: float, long_term: bool) -> int:
