@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from backtest.sweep.runner import Job, Task
 
-MAX_BATCH = 64  # accounts: bounds a worker's memory (each keeps its ledger until summarized)
+MAX_BATCH = 64  # accounts: bounds a worker's memory (each keeps its ledger until summarized:
+# about 2.6 MB for a W1 account, 33 years of a 20-stock pie, so ~170 MB a batch)
 JOBS_PER_WORKER = 4
 
 
