@@ -117,3 +117,38 @@ def test_jobs_group_variants_by_market_and_keep_batches_big() -> None:
     assert [len(j) for j in jobs] == [10, 10, 2, 1]
     assert all(len({t.document["data"]["prices"] for t in j.tasks}) == 1 for j in jobs)
     assert [t.hash for j in jobs for t in j.tasks] == [t.hash for t in tasks]  # order kept
+
+
+def test_a_batch_that_raises_runs_again_one_account_at_a_time(tmp_path, monkeypatch) -> None:
+    """An engine error in a batch must not fail its neighbours: each account reruns alone
+    and only the one that fails on its own is reported."""
+    from backtest.engine.simulation import Simulation
+
+    grid = {"account.window": ["morning", "afternoon"], "account.cash_minimum": [0, 50]}
+    clean = compare(SPEC / "basic.yaml", grid, tmp_path / "clean", SerialExecutor(),
+                    report=False)
+
+    real_batch = batch_module.run_batch
+
+    def broken(sims, *args, **kwargs):
+        if len(sims) > 1:
+            raise RuntimeError("a batch-only engine bug")
+        return real_batch(sims, *args, **kwargs)
+
+    real_run = Simulation.run_to_end
+
+    def alone(self):  # the afternoon, cash_minimum 50 account fails on its own too
+        if self.settings.cash_minimum == 50 and self.settings.window == "afternoon":
+            raise RuntimeError("this account's own bug")
+        return real_run(self)
+
+    monkeypatch.setattr(batch_module, "run_batch", broken)
+    monkeypatch.setattr(Simulation, "run_to_end", alone)
+    table = compare(SPEC / "basic.yaml", grid, tmp_path / "broken", SerialExecutor(),
+                    report=False)
+    bad = table[table["error"].notna()]
+    assert len(bad) == 1 and "this account's own bug" in bad["error"].iloc[0]
+    good = table[table["error"].isna()].set_index("hash")
+    want = clean.set_index("hash").loc[good.index]
+    assert (good["final_value"] == want["final_value"]).all()
+    assert (good["after_tax_value"] == want["after_tax_value"]).all()
