@@ -51,7 +51,10 @@ class _Group(click.Group):
             ctx.exit(128 + (signal.SIGTERM if term else signal.SIGINT))
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=_Group, context_settings=HELP_OPTIONS)
 @click.version_option(__version__, prog_name="backtest")
 def cli() -> None:
     """Backtest and replay pie-based automated investing accounts.
@@ -77,6 +80,16 @@ def _register() -> None:
     cli.add_command(compare.compare)
     cli.add_command(simulate.simulate)
     cli.add_command(data.data)
+    _same_help(cli)
+
+
+def _same_help(command: click.Command) -> None:
+    """`-h` on every command, also when one is invoked on its own (click caches a
+    command's help option the first time it is asked for, from that context)."""
+    for key, value in HELP_OPTIONS.items():
+        command.context_settings.setdefault(key, value)
+    for sub in getattr(command, "commands", {}).values():
+        _same_help(sub)
 
 
 _register()
