@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
-from backtest.engine.ledger import WindowRecord
+from backtest.engine.ledger import EventKind, Fill, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
@@ -401,7 +401,7 @@ class Batch:
         rejected = ~(cash + invested >= wanted - MONEY_EPS)
         for k in np.flatnonzero(rejected).tolist():  # as `Window._withdrawal` says it
             s = self.sims[int(acc[k])]
-            s.ledger.event(i, "rejected", f"{describe(s.requests_at[i][0])} exceeds the "
+            s.ledger.event(i, EventKind.REJECTED, f"{describe(s.requests_at[i][0])} exceeds the "
                                           f"account value {cash[k] + invested[k]:.2f}")
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
@@ -424,9 +424,9 @@ class Batch:
         self.cash[acc[ok]] = np.maximum(0.0, self.cash[acc[ok]] - wanted[ok])
         for k in np.flatnonzero(ok & self.tables[acc]).tolist():
             got = np.flatnonzero(units[k] > 0)
-            fills.setdefault(int(acc[k]), []).extend(zip(
+            fills.setdefault(int(acc[k]), []).extend(map(Fill._make, zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), (-units[k, got]).tolist(),
-                (-amount[k, got]).tolist(), ["withdrawal"] * len(got), strict=True))
+                (-amount[k, got]).tolist(), [Reason.WITHDRAWAL] * len(got), strict=True)))
         return ok
 
     def _auto_invest(self, i: int, idx: np.ndarray, fill: np.ndarray, lay,
@@ -460,9 +460,9 @@ class Batch:
         self.cash[acc[ok]] -= total[ok]
         for k in np.flatnonzero(ok & self.tables[acc]).tolist():
             got = np.flatnonzero(units[k] > 0)
-            fills.setdefault(int(acc[k]), []).extend(zip(
+            fills.setdefault(int(acc[k]), []).extend(map(Fill._make, zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), units[k, got].tolist(),
-                amount[k, got].tolist(), ["auto_invest"] * len(got), strict=True))
+                amount[k, got].tolist(), [Reason.AUTO_INVEST] * len(got), strict=True)))
         for k in np.flatnonzero(edge).tolist():
             a = int(acc[k])
             s = self.sims[a]

@@ -209,6 +209,15 @@ class Book:
         """Shares held per leaf id (float)."""
         return self.units / self.scale
 
+    def add_units(self, leaves: np.ndarray, units: np.ndarray) -> None:
+        """Add signed grid units to leaves (a leaf may repeat), in place: in a
+        batch `units` is a row of the batch's holdings array and must stay one."""
+        np.add.at(self.units, leaves, units)
+
+    def add_unit(self, leaf: int, units: int) -> None:
+        """`add_units` for one leaf."""
+        self.units[leaf] += units
+
     def leaf_values(self, prices: np.ndarray) -> np.ndarray:
         """Each leaf's value at `prices` (per market column, no NaN)."""
         return self.units * prices[self.leaf_columns] / self.scale

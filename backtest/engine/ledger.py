@@ -1,17 +1,55 @@
 """The run's ledger: fills, netted trades, per-slice allocations and events.
 
-The engine appends plain tuples; `backtest.engine.result` turns them into
-frames at the end. Nothing here does I/O.
+The engine appends small typed records (a `Fill` is a NamedTuple, so the
+batch engine's hot path builds it at tuple speed); `backtest.engine.result`
+turns them into frames at the end. Event kinds and fill reasons are enums
+whose values are the strings of the events and fills tables, so a misspelt
+kind fails at once (AttributeError) instead of silently matching nothing.
+Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 
-# leaf id, ticker column, signed grid units, signed dollars, reason
-Fill = tuple[int, int, int, float, str]
+
+class EventKind(StrEnum):
+    """What an events-table row says happened (its `kind` column)."""
+
+    REJECTED = "rejected"  # a request that cannot be carried out
+    HALT_DEFERRED = "halt_deferred"  # a request or window waiting for a halt to end
+    SCALED = "scaled"  # buy orders scaled down to the cash
+    REMOVAL = "removal"  # a removed slice's holdings sold and reinvested
+    TARGET_EDIT = "target_edit"  # targets changed or slices added
+    WINDOW_SKIPPED = "window_skipped"  # the session closed before the window
+    MISSING_PRICE = "missing_price"  # a held ticker has no price: treated as halted
+
+
+class Reason(StrEnum):
+    """Why a fill traded (the `reason` column of the fills and allocations tables)."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    ORDER = "order"
+    REMOVAL = "removal"
+    REBALANCE = "rebalance"
+    AUTO_INVEST = "auto_invest"
+    DIVIDEND = "dividend"
+
+
+class Fill(NamedTuple):
+    """One slice's trade in a window: signed grid units and signed dollars
+    (+ bought, - sold), at the window's fill price of market column `col`."""
+
+    leaf: int
+    col: int
+    units: int
+    amount: float
+    reason: Reason
 
 
 @dataclass
@@ -27,7 +65,7 @@ class WindowRecord:
 @dataclass(frozen=True)
 class EventRecord:
     session: int
-    kind: str
+    kind: EventKind
     detail: str
 
 
@@ -38,5 +76,5 @@ class Ledger:
     windows: list[WindowRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
 
-    def event(self, session: int, kind: str, detail: str) -> None:
-        self.events.append(EventRecord(session, kind, detail))
+    def event(self, session: int, kind: EventKind, detail: str) -> None:
+        self.events.append(EventRecord(session, EventKind(kind), detail))

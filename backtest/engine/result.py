@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from backtest.analytics.returns import twr_index
+from backtest.engine.ledger import Reason
 from backtest.engine.simulation import Simulation, _ffill
 from backtest.engine.sums import sum_last
 from backtest.engine.weights import slice_weights
@@ -105,7 +106,7 @@ def tabulate(sim: Simulation) -> RunResult:
         events=pd.DataFrame({
             "date": np.array([dates[e.session] for e in sim.ledger.events],
                              dtype="datetime64[ns]"),
-            "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=STR),
+            "kind": pd.Series([str(e.kind) for e in sim.ledger.events], dtype=STR),
             "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=STR),
         }),
         fills=_fills(fills, sim, dates),
@@ -141,7 +142,7 @@ class FillColumns:
 
 
 WINDOWS = ("morning", "afternoon")
-REASONS = ("deposit", "withdrawal", "order", "removal", "rebalance", "auto_invest", "dividend")
+REASONS = tuple(r.value for r in Reason)  # the codes of FillColumns.reason
 
 
 def fill_columns(sim: Simulation) -> FillColumns:

@@ -26,7 +26,7 @@ from backtest.domain.strategy import (
     Strategy,
 )
 from backtest.engine.book import Book, TreeShape
-from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
+from backtest.engine.ledger import EventKind, EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
@@ -281,11 +281,11 @@ class Simulation:
         for req in self.requests_at.get(i, ()):
             if isinstance(req, SetTargets):
                 self.book.set_targets(req.pie, dict(req.targets))
-                self.ledger.event(i, "target_edit", req.pie)
+                self.ledger.event(i, EventKind.TARGET_EDIT, req.pie)
             elif isinstance(req, AddSlice):
                 self.book.add_slices(req.pie, dict(req.targets), req.new)
                 added = ", ".join(name for name, _ in req.new)
-                self.ledger.event(i, "target_edit", f"{req.pie}: added {added}")
+                self.ledger.event(i, EventKind.TARGET_EDIT, f"{req.pie}: added {added}")
             elif isinstance(req, RemoveSlice):
                 self.queue.append(Leaving(self.book.remove(req.path, dict(req.targets))))
             elif isinstance(req, RebalanceRequest):
@@ -305,7 +305,7 @@ class Simulation:
         end = start + self.settings.window_minutes
         close = int(self.market.close_time[i])
         if close <= start:
-            self.ledger.event(i, "window_skipped",
+            self.ledger.event(i, EventKind.WINDOW_SKIPPED,
                               f"{name} window: the session closes early at {_hhmm(close)}")
             return
         halts = self.halts_at.get(i, ())
@@ -313,7 +313,7 @@ class Simulation:
         if market_halt is not None:
             until = "close" if market_halt.effective_end() >= 24 * 60 else \
                 _hhmm(market_halt.effective_end())
-            self.ledger.event(i, "halt_deferred",
+            self.ledger.event(i, EventKind.HALT_DEFERRED,
                               f"{name} window: market halt level {market_halt.level} "
                               f"{_hhmm(market_halt.start)}-{until}")
             return
@@ -346,7 +346,7 @@ class Simulation:
         for col in missing:
             halted[col] = f"{m.tickers[col]} has no price"
             if col in in_tree and name == self.windows[0]:
-                self.ledger.event(i, "missing_price",
+                self.ledger.event(i, EventKind.MISSING_PRICE,
                                   f"{m.tickers[col]} has no price on this session: "
                                   "treated as halted")
         for h in ticker_halts:

@@ -25,6 +25,7 @@ from scipy.optimize import brentq
 from backtest.analytics.returns import DAYS_PER_YEAR, twr_index, xirr
 from backtest.engine.batch import Batch as EngineBatch
 from backtest.engine.batch import batch_values
+from backtest.engine.ledger import EventKind
 from backtest.engine.market import Market
 from backtest.engine.result import value_series
 from backtest.engine.simulation import Simulation
@@ -206,7 +207,7 @@ def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan) -> PathR
     nz = np.flatnonzero(flows)
     rate = path_xirr(plan.sessions[nz], flows[nz]) if len(nz) >= 2 else math.nan
     rejected = sorted(e.session for e in sim.ledger.events
-                      if e.kind == "rejected" and e.detail.startswith("withdrawal"))
+                      if e.kind == EventKind.REJECTED and e.detail.startswith("withdrawal"))
     paid = float(sim.withdrawals.sum())
     success = not rejected and paid >= plan.scheduled_withdrawals - PAID_TOLERANCE
     first: int | None = None
