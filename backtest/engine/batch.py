@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
-from backtest.engine.ledger import EventKind, Fill, Reason, WindowRecord
+from backtest.engine.ledger import EventKind, Fill, Payout, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
@@ -362,7 +362,7 @@ class Batch:
             self.withdrawals[acc, i] += paid
             before = self.cash[acc] + paid + held
             for a, v, w in zip(acc.tolist(), before.tolist(), paid.tolist(), strict=True):
-                self.sims[a].payouts.append((i, v, w))
+                self.sims[a].payouts.append(Payout(i, v, w))
         for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
             self.sims[a].ledger.windows.append(

@@ -69,12 +69,43 @@ class EventRecord:
     detail: str
 
 
+class Payout(NamedTuple):
+    """A window that paid withdrawals: the account before the payout (V_w) and the
+    dollars paid (W), which split the session for the exact TWR."""
+
+    session: int
+    value_before: float
+    amount: float
+
+
+def _no_sessions() -> np.ndarray:
+    return np.zeros(0)
+
+
 @dataclass
 class Ledger:
-    """Everything the engine did, in order."""
+    """Everything the engine did, in order: the one record a run's tables are
+    built from (with the market's prices and the book's leaf names).
+
+    Cash in and out are per-session columns (deposits, dividends, withdrawals
+    paid), since every session has one and the batch engine writes them as rows
+    of its own (accounts x sessions) arrays. `cash_at` is the cash after each
+    session the engine processed; `snapshots` the shares per leaf id after each
+    session where they changed.
+    """
 
     windows: list[WindowRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    deposits: np.ndarray = field(default_factory=_no_sessions)
+    dividends: np.ndarray = field(default_factory=_no_sessions)
+    withdrawals: np.ndarray = field(default_factory=_no_sessions)
+    payouts: list[Payout] = field(default_factory=list)
+    cash_at: dict[int, float] = field(default_factory=dict)
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    @classmethod
+    def for_sessions(cls, n: int) -> Ledger:
+        return cls(deposits=np.zeros(n), dividends=np.zeros(n), withdrawals=np.zeros(n))
 
     def event(self, session: int, kind: EventKind, detail: str) -> None:
         self.events.append(EventRecord(session, EventKind(kind), detail))

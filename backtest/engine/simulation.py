@@ -26,7 +26,7 @@ from backtest.domain.strategy import (
     Strategy,
 )
 from backtest.engine.book import Book, TreeShape
-from backtest.engine.ledger import EventKind, EventRecord, Ledger, WindowRecord
+from backtest.engine.ledger import EventKind, EventRecord, Ledger, Payout, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
@@ -58,6 +58,13 @@ class SessionReport:
     payouts: list[tuple[float, float]] = field(default_factory=list)  # (V_w, W) per window
 
 
+def _in_ledger(name: str) -> property:
+    """An attribute of the simulation that is the ledger's record `name`."""
+    return property(lambda self: getattr(self.ledger, name),
+                    lambda self, value: setattr(self.ledger, name, value),
+                    doc=f"`Ledger.{name}`")
+
+
 class Simulation:
     """Drives a strategy over a market, session by session. No I/O."""
 
@@ -73,19 +80,11 @@ class Simulation:
         self.book = Book(strategy.portfolio, tix, strategy.account.share_decimals)
         self.cash = 0.0
         self.queue: list[Request] = []
-        self.ledger = Ledger()
+        self.ledger = Ledger.for_sessions(self.n)
         self.next_session = 0
         close = market.close
         self._close_ffill = _ffill(close) if np.isnan(close).any() else close  # read only
         self._schedule(like)
-        # Histories for array valuation at the end.
-        self.cash_at: dict[int, float] = {}
-        self.deposits = np.zeros(self.n)
-        self.withdrawals = np.zeros(self.n)
-        self.dividends = np.zeros(self.n)
-        # (session, V_w, W) of every window that paid withdrawals, for the exact TWR
-        self.payouts: list[tuple[int, float, float]] = []
-        self.share_snapshots: list[tuple[int, np.ndarray]] = []
         if like is not None and like.strategy is strategy:  # the same starting tree
             self.shapes: list[tuple[int, TreeShape]] = [like.shapes[0]]
             self._member0 = like._member0
@@ -94,6 +93,15 @@ class Simulation:
             self._member0 = membership(self.shapes[0][1], len(self.book.leaf_paths))
         self._member = self._member0
         self._drift_rebalance_at: int | None = None
+
+    # ---- the ledger's records under the names the batch engine uses ---------------
+    # (it rebinds the per-session arrays to rows of its own arrays)
+    deposits = _in_ledger("deposits")
+    dividends = _in_ledger("dividends")
+    withdrawals = _in_ledger("withdrawals")
+    payouts = _in_ledger("payouts")
+    cash_at = _in_ledger("cash_at")
+    share_snapshots = _in_ledger("snapshots")
 
     # ---- precomputed schedule ----------------------------------------------------
     def _schedule(self, like: Simulation | None = None) -> None:
@@ -325,7 +333,7 @@ class Simulation:
         self.queue = out.deferred
         self.withdrawals[i] += out.withdrawn
         if out.withdrawn > 0:
-            self.payouts.append((i, out.value_before_payout, out.withdrawn))
+            self.payouts.append(Payout(i, out.value_before_payout, out.withdrawn))
         self.ledger.windows.append(WindowRecord(i, name, prices.fill, out.fills))
         for kind, detail in out.events:
             self.ledger.event(i, kind, detail)
