@@ -33,6 +33,7 @@ import numpy as np
 from backtest.engine import book as book_module
 from backtest.engine.ledger import EventKind, Fill, Payout, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
+from backtest.engine.restrictions import Restrictions
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
@@ -467,8 +468,8 @@ class Batch:
             a = int(acc[k])
             s = self.sims[a]
             px = fill[rows[k]]
-            win = Window(s.book, float(self.cash[a]), WindowPrices(px, px, ("",) * len(px)),
-                         s.settings)
+            win = Window(s.book, float(self.cash[a]),
+                         WindowPrices(px, px, Restrictions.none(len(px))), s.settings)
             win._auto_invest()
             self.cash[a] = win.cash
             fills.setdefault(a, []).extend(win.out.fills)

@@ -29,6 +29,7 @@ from backtest.engine.book import Book, TreeShape
 from backtest.engine.ledger import EventKind, EventRecord, Ledger, Payout, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
+from backtest.engine.restrictions import Restrictions
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
 from backtest.engine.sums import sum_last
 from backtest.engine.weights import first_breach, membership, slice_weights
@@ -348,8 +349,8 @@ class Simulation:
         last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
         value = np.where(np.isnan(fill), last, fill)
         value[np.isnan(value)] = 0.0  # never priced yet: nobody holds it
-        halted = ["" for _ in m.tickers]
-        missing = np.flatnonzero(np.isnan(fill))
+        halted: dict[int, str] = {}
+        missing = np.flatnonzero(np.isnan(fill)).tolist()
         in_tree = self.book.leaf_columns_in_tree() if len(missing) else set()
         for col in missing:
             halted[col] = f"{m.tickers[col]} has no price"
@@ -362,7 +363,7 @@ class Simulation:
                 col = m.tickers.index(h.scope)
                 end = "close" if h.end is None else _hhmm(h.end)
                 halted[col] = f"{h.scope} halted ({h.level} {_hhmm(h.start)}-{end})"
-        return WindowPrices(fill, value, tuple(halted))
+        return WindowPrices(fill, value, Restrictions.of(len(m.tickers), halted))
 
     # ---- drift band -------------------------------------------------------------------
     def _check_drift(self, i: int) -> None:

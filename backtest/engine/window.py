@@ -25,6 +25,7 @@ from backtest.engine.book import Book, Node
 from backtest.engine.layout import Rules
 from backtest.engine.ledger import EventKind, Fill, Reason
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal, describe
+from backtest.engine.restrictions import Restrictions
 
 GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
 MAX_UNITS = 2.0**53  # holdings are int64 grid units, exact in float64 only up to 2^53
@@ -46,16 +47,12 @@ class WindowPrices:
     fill: the window's fill price (NaN where there is none).
     value: what holdings are worth in the window (fill, else the last close;
         0 for a column never priced yet, which no one can hold).
-    halted: why a column cannot trade now ("" where it can).
+    restrictions: the columns that cannot trade now (halted or unpriced), and why.
     """
 
     fill: np.ndarray
     value: np.ndarray
-    halted: tuple[str, ...]
-
-    @property
-    def any_halted(self) -> bool:
-        return any(self.halted)
+    restrictions: Restrictions
 
 
 @dataclass
@@ -259,14 +256,15 @@ class Window:
     def _halted_columns(self, buys: Plan | None = None,
                         sells: Plan | None = None) -> dict[int, str]:
         """The halted columns among the legs that trade."""
-        if not self.prices.any_halted:
+        restricted = self.prices.restrictions
+        if not restricted.any:
             return {}
         out = {}
         for plan, selling in ((buys or [], False), (sells or [], True)):
             for lf, dollars in plan:
                 col = self.book.leaf_ticker[lf]
-                if self.prices.halted[col] and self._trades(lf, dollars, selling):
-                    out[col] = self.prices.halted[col]
+                if restricted.halted[col] and self._trades(lf, dollars, selling):
+                    out[col] = restricted.reason(col)
         return out
 
     def _trades(self, leaf: int, dollars: float | None, selling: bool) -> bool:
