@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from backtest.engine.layout import TreeShape
 
 
 class EventKind(StrEnum):
@@ -91,7 +94,8 @@ class Ledger:
     paid), since every session has one and the batch engine writes them as rows
     of its own (accounts x sessions) arrays. `cash_at` is the cash after each
     session the engine processed; `snapshots` the shares per leaf id after each
-    session where they changed.
+    session where they changed; `trees` the tree's slices from the start and
+    after each session that changed it (for the drift table).
     """
 
     windows: list[WindowRecord] = field(default_factory=list)
@@ -102,6 +106,7 @@ class Ledger:
     payouts: list[Payout] = field(default_factory=list)
     cash_at: dict[int, float] = field(default_factory=dict)
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    trees: list[tuple[int, TreeShape]] = field(default_factory=list)
 
     @classmethod
     def for_sessions(cls, n: int) -> Ledger:

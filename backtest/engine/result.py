@@ -254,7 +254,7 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
     """
     names: dict[str, int] = {}
     date_parts, code_parts, target_parts, actual_parts = [], [], [], []
-    shapes = sim.shapes
+    shapes = sim.ledger.trees
     for k, (start, shape) in enumerate(shapes):
         stop = shapes[k + 1][0] if k + 1 < len(shapes) else sim.n
         if stop <= start or not shape.paths:

@@ -25,7 +25,7 @@ from backtest.domain.strategy import (
     SetTargets,
     Strategy,
 )
-from backtest.engine.book import Book, TreeShape
+from backtest.engine.book import Book
 from backtest.engine.ledger import EventKind, EventRecord, Ledger, Payout, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
@@ -87,7 +87,7 @@ class Simulation:
         self._close_ffill = _ffill(close) if np.isnan(close).any() else close  # read only
         self._schedule(like)
         if like is not None and like.strategy is strategy:  # the same starting tree
-            self.shapes: list[tuple[int, TreeShape]] = [like.shapes[0]]
+            self.shapes = [like.shapes[0]]
             self._member0 = like._member0
         else:
             self.shapes = [(0, self.book.shape())]
@@ -103,6 +103,7 @@ class Simulation:
     payouts = _in_ledger("payouts")
     cash_at = _in_ledger("cash_at")
     share_snapshots = _in_ledger("snapshots")
+    shapes = _in_ledger("trees")
 
     # ---- precomputed schedule ----------------------------------------------------
     def _schedule(self, like: Simulation | None = None) -> None:
