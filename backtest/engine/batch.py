@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
-from backtest.engine.ledger import EventKind, Fill, Payout, Reason, WindowRecord
+from backtest.engine.ledger import EventKind, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.restrictions import Restrictions
 from backtest.engine.simulation import WINDOW_START, Simulation
@@ -363,7 +363,7 @@ class Batch:
             self.withdrawals[acc, i] += paid
             before = self.cash[acc] + paid + held
             for a, v, w in zip(acc.tolist(), before.tolist(), paid.tolist(), strict=True):
-                self.sims[a].payouts.append(Payout(i, v, w))
+                self.sims[a].payouts.append((i, v, w))
         for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
             self.sims[a].ledger.windows.append(
@@ -425,9 +425,9 @@ class Batch:
         self.cash[acc[ok]] = np.maximum(0.0, self.cash[acc[ok]] - wanted[ok])
         for k in np.flatnonzero(ok & self.tables[acc]).tolist():
             got = np.flatnonzero(units[k] > 0)
-            fills.setdefault(int(acc[k]), []).extend(map(Fill._make, zip(
+            fills.setdefault(int(acc[k]), []).extend(zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), (-units[k, got]).tolist(),
-                (-amount[k, got]).tolist(), [Reason.WITHDRAWAL] * len(got), strict=True)))
+                (-amount[k, got]).tolist(), [Reason.WITHDRAWAL.value] * len(got), strict=True))
         return ok
 
     def _auto_invest(self, i: int, idx: np.ndarray, fill: np.ndarray, lay,
@@ -461,9 +461,9 @@ class Batch:
         self.cash[acc[ok]] -= total[ok]
         for k in np.flatnonzero(ok & self.tables[acc]).tolist():
             got = np.flatnonzero(units[k] > 0)
-            fills.setdefault(int(acc[k]), []).extend(map(Fill._make, zip(
+            fills.setdefault(int(acc[k]), []).extend(zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), units[k, got].tolist(),
-                amount[k, got].tolist(), [Reason.AUTO_INVEST] * len(got), strict=True)))
+                amount[k, got].tolist(), [Reason.AUTO_INVEST.value] * len(got), strict=True))
         for k in np.flatnonzero(edge).tolist():
             a = int(acc[k])
             s = self.sims[a]

@@ -1,8 +1,12 @@
 """The run's ledger: fills, netted trades, per-slice allocations and events.
 
-The engine appends small typed records (a `Fill` is a NamedTuple, so the
-batch engine's hot path builds it at tuple speed); `backtest.engine.result`
-turns them into frames at the end. Event kinds and fill reasons are enums
+The engine appends small typed records; `backtest.engine.result` turns them
+into frames at the end. Fills, the one record made by the ten thousand, are
+stored as plain tuples of `Fill`'s fields (`FillRow`, the reason as its plain
+string): a tuple of numbers and a plain string leaves the garbage collector's
+tracking, a NamedTuple or an enum member inside does not, and W1's 16,000
+tracked fills cost 15% of `Window._execute_buys`. `WindowRecord.records()`
+gives them as `Fill`s. Event kinds and fill reasons are enums
 whose values are the strings of the events and fills tables, so a misspelt
 kind fails at once (AttributeError) instead of silently matching nothing.
 Nothing here does I/O.
@@ -55,6 +59,10 @@ class Fill(NamedTuple):
     reason: Reason
 
 
+# How the engine stores a `Fill`: (leaf, col, units, amount, Reason value).
+FillRow = tuple[int, int, int, float, str]
+
+
 @dataclass
 class WindowRecord:
     """What one window did: its fills in execution order."""
@@ -62,7 +70,12 @@ class WindowRecord:
     session: int
     window: str
     prices: np.ndarray  # fill price per market column
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+
+    def records(self) -> list[Fill]:
+        """The window's fills as typed records."""
+        return [Fill(lf, col, units, amount, Reason(reason))
+                for lf, col, units, amount, reason in self.fills]
 
 
 @dataclass(frozen=True)
@@ -72,13 +85,10 @@ class EventRecord:
     detail: str
 
 
-class Payout(NamedTuple):
-    """A window that paid withdrawals: the account before the payout (V_w) and the
-    dollars paid (W), which split the session for the exact TWR."""
-
-    session: int
-    value_before: float
-    amount: float
+# A window that paid withdrawals: (session, V_w the account just before the payout,
+# W the dollars paid), which split the session for the exact TWR. A plain tuple for
+# the reason `FillRow` is one: Monte Carlo keeps one per path and withdrawal.
+Payout = tuple[int, float, float]
 
 
 def _no_sessions() -> np.ndarray:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from backtest.domain.strategy import (
     Strategy,
 )
 from backtest.engine.book import Book
-from backtest.engine.ledger import EventKind, EventRecord, Ledger, Payout, WindowRecord
+from backtest.engine.ledger import EventKind, EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
 from backtest.engine.restrictions import Restrictions
@@ -61,7 +62,7 @@ class SessionReport:
 
 def _in_ledger(name: str) -> property:
     """An attribute of the simulation that is the ledger's record `name`."""
-    return property(lambda self: getattr(self.ledger, name),
+    return property(attrgetter(f"ledger.{name}"),  # read in C: the day loop reads them
                     lambda self, value: setattr(self.ledger, name, value),
                     doc=f"`Ledger.{name}`")
 
@@ -335,7 +336,7 @@ class Simulation:
         self.queue = out.deferred
         self.withdrawals[i] += out.withdrawn
         if out.withdrawn > 0:
-            self.payouts.append(Payout(i, out.value_before_payout, out.withdrawn))
+            self.payouts.append((i, out.value_before_payout, out.withdrawn))
         self.ledger.windows.append(WindowRecord(i, name, prices.fill, out.fills))
         for kind, detail in out.events:
             self.ledger.event(i, kind, detail)

@@ -23,7 +23,7 @@ from backtest.engine.allocation import (
 )
 from backtest.engine.book import Book, Node
 from backtest.engine.layout import Rules
-from backtest.engine.ledger import EventKind, Fill, Reason
+from backtest.engine.ledger import EventKind, FillRow, Reason
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal, describe
 from backtest.engine.restrictions import Restrictions
 
@@ -59,7 +59,7 @@ class WindowPrices:
 class WindowOutcome:
     """What the window did, for the ledger and the day's books."""
 
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
     events: list[tuple[EventKind, str]] = field(default_factory=list)
     withdrawn: float = 0.0
     value_before_payout: float = 0.0  # V_w: the account at window prices before `withdrawn` leaves
@@ -313,9 +313,8 @@ class Window:
         amount = units / self.scale * price
         self.book.add_units(leaves, -units)
         self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
-        self.out.fills.extend(map(Fill._make, zip(
-            leaves.tolist(), cols.tolist(), (-units).tolist(), (-amount).tolist(),
-            [reason] * len(units), strict=True)))
+        self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
+                                  (-amount).tolist(), [reason.value] * len(units), strict=True))
 
     def _execute_buys(self, plan: Plan, reason: Reason) -> None:
         """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
@@ -342,9 +341,8 @@ class Window:
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
         self.book.add_units(leaves, units)
         self.cash -= total
-        self.out.fills.extend(map(Fill._make, zip(
-            leaves.tolist(), cols.tolist(), units.tolist(), amount.tolist(),
-            [reason] * len(units), strict=True)))
+        self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
+                                  amount.tolist(), [reason.value] * len(units), strict=True))
 
     def _execute_buys_in_turn(self, plan: Plan, reason: Reason) -> None:
         """One buy after the other, each limited to the cash left."""
@@ -360,4 +358,4 @@ class Window:
             amount = units / self.scale * price
             self.book.add_unit(leaf, units)
             self.cash -= amount
-            self.out.fills.append(Fill(leaf, col, units, amount, reason))
+            self.out.fills.append((leaf, col, units, amount, reason.value))

@@ -92,8 +92,13 @@ def test_spec_examples_events_are_plain_strings_of_the_enum(name):
                           else {"scaled", "target_edit", "halt_deferred", "removal"})
     assert all(type(k) is str for k in kinds)  # the table holds no enum objects
     assert all(isinstance(e.kind, EventKind) for e in sim.ledger.events)
-    fills = [f for w in sim.ledger.windows for f in w.fills]
-    assert fills and all(type(f) is Fill and isinstance(f.reason, Reason) for f in fills)
+    # fills are stored as plain tuples (untracked by the garbage collector) of Fill's
+    # fields, the reason a Reason's string; records() gives them typed
+    rows = [f for w in sim.ledger.windows for f in w.fills]
+    assert rows and all(type(f) is tuple and type(f[4]) is str for f in rows)
+    records = [f for w in sim.ledger.windows for f in w.records()]
+    assert all(type(f) is Fill and isinstance(f.reason, Reason) for f in records)
+    assert [tuple(f) for f in records] == rows
 
 
 def test_every_kind_the_engine_emits_is_a_member():
