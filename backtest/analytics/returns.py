@@ -154,16 +154,21 @@ def xirr(dates: Iterable, amounts: Iterable[float]) -> float:
     finds it; other patterns scan the range for every root (`_xirr_scan`).
     """
     years, a = _flow_years(dates, amounts)
-    if len(a) < 2 or not (a > 0).any() or not (a < 0).any():
+    if len(a) < 2:
         return NAN
     ymax = float(years.max())
     if ymax <= 0:
         return NAN
+    signs = np.sign(a)  # no zeros left; counted in date order
+    if not (years[1:] >= years[:-1]).all():
+        signs = signs[np.argsort(years, kind="stable")]
+    changes = int(np.count_nonzero(signs[1:] != signs[:-1]))
+    if changes == 0:
+        return NAN
     a = a / np.abs(a).max()
     # x = log(1 + r); keep |x * years| small enough that exp() stays finite.
     hi = min(60.0, 600.0 / ymax)
-    signs = np.sign(a[np.argsort(years, kind="stable")])
-    if int((signs[1:] != signs[:-1]).sum()) == 1:
+    if changes == 1:
         return _xirr_one_root(years, a, hi)
     return _xirr_scan(years, a, hi)
 
@@ -177,10 +182,12 @@ def _flow_years(dates: Iterable, amounts: Iterable[float]) -> tuple[np.ndarray, 
         if len(days) != len(a):
             raise ValueError("dates and amounts differ in length")
         keep = np.isfinite(a) & (a != 0) & ~np.isnat(days)
-        days = days[keep].astype(np.int64)
+        if not keep.all():
+            days, a = days[keep], a[keep]
         if not len(days):
-            return np.zeros(0), a[keep]
-        return (days - days.min()).astype(float) / DAYS_PER_YEAR, a[keep]
+            return np.zeros(0), a
+        n = days.astype(np.int64)
+        return (n - n.min()).astype(float) / DAYS_PER_YEAR, a
     d = pd.DatetimeIndex(pd.to_datetime(list(dates)))
     a = np.asarray(list(amounts), dtype=float)
     if len(d) != len(a):
