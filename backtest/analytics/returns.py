@@ -260,12 +260,18 @@ def mwr(daily: pd.DataFrame) -> float:
 def cagr(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:
     """Compound annual growth of the chained returns: ``end ** (periods / n) - 1``."""
     r = returns.dropna()
-    if len(r) == 0:
+    return annual_growth(float(np.prod(1.0 + r.to_numpy())), len(r), periods)
+
+
+def annual_growth(end: float, sessions: int, periods: int = PERIODS_PER_YEAR) -> float:
+    """The CAGR of growing to ``end`` (times the start) over ``sessions``:
+    ``end ** (periods / sessions) - 1``; -1.0 when nothing is left, nan for no
+    sessions. Monte Carlo calls it with each path's final TWR index."""
+    if sessions <= 0:
         return NAN
-    end = float(np.prod(1.0 + r.to_numpy()))
     if end <= 0:
         return -1.0
-    return _finite(end ** (periods / len(r)) - 1.0)
+    return _finite(end ** (periods / sessions) - 1.0)
 
 
 def volatility(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backtest.analytics.drawdowns import max_drawdown_depth
-from backtest.analytics.returns import twr_index, xirr
+from backtest.analytics.returns import annual_growth, twr_index, xirr
 from backtest.engine.batch import Batch as EngineBatch
 from backtest.engine.batch import batch_values
 from backtest.engine.ledger import EventKind
@@ -163,7 +163,7 @@ def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan) -> PathR
     net_flow = sim.deposits - sim.withdrawals
     index = twr_index(value, sim.deposits, sim.payouts)
     end = float(index[-1]) if n else 1.0
-    cagr = (end ** (SESSIONS_PER_YEAR / n) - 1.0) if n and end > 0 else -1.0
+    cagr = annual_growth(end, n, SESSIONS_PER_YEAR)
     drawdown = max_drawdown_depth(index)
     flows = -net_flow
     if n:

@@ -136,6 +136,16 @@ def test_drawdown_runs_from_the_first_sessions_index_not_the_base_before_it():
 
 
 # --------------------------------------------------------------------------- Sharpe, Sortino
+def test_annual_growth_of_an_end_index():
+    # 1.21 over two years of 252 sessions: sqrt(1.21) - 1 = 10% a year
+    assert R.annual_growth(1.21, 504) == pytest.approx(0.10, abs=1e-12)
+    assert R.annual_growth(0.0, 504) == -1.0  # nothing left
+    assert math.isnan(R.annual_growth(1.1, 0))
+    # cagr of returns is the same measure of their chained growth
+    rets = pd.Series([0.1, 0.1], index=pd.bdate_range("2024-01-01", periods=2))
+    assert R.cagr(rets, periods=2) == pytest.approx(R.annual_growth(1.21, 2, 2))
+
+
 def test_drawdown_depths_on_a_plain_array():
     # running max 1, 1.2, 1.2, 1.2, 1.3, 1.3: 0.9 / 1.2 - 1 = -0.25, 0.65 / 1.3 - 1 = -0.5
     idx = np.array([1.0, 1.2, 0.9, 1.2, 1.3, 0.65])
