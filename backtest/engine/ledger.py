@@ -1,15 +1,16 @@
-"""The run's ledger: fills, netted trades, per-slice allocations and events.
+"""The run's ledger: the one record of what the engine did, in order.
 
 The engine appends small typed records; `backtest.engine.result` turns them
-into frames at the end. Fills, the one record made by the ten thousand, are
-stored as plain tuples of `Fill`'s fields (`FillRow`, the reason as its plain
-string): a tuple of numbers and a plain string leaves the garbage collector's
-tracking, a NamedTuple or an enum member inside does not, and W1's 16,000
-tracked fills cost 15% of `Window._execute_buys`. `WindowRecord.records()`
-gives them as `Fill`s. Event kinds and fill reasons are enums
-whose values are the strings of the events and fills tables, so a misspelt
-kind fails at once (AttributeError) instead of silently matching nothing.
-Nothing here does I/O.
+into frames at the end. Event kinds and fill reasons are enums whose values
+are the strings of the events and fills tables, so a misspelt kind fails at
+once (AttributeError) instead of silently matching nothing.
+
+Fills, the record made by the ten thousand, are stored as plain tuples of
+`Fill`'s fields (`FillRow`, the reason as its plain string), and payouts as
+plain tuples too: the garbage collector stops tracking a tuple of numbers and
+plain strings, but not a NamedTuple or a tuple holding an enum member, and
+W1's 16,000 tracked fills made `Window._execute_buys` 15-20% slower.
+`WindowRecord.records()` gives the fills as `Fill`s. Nothing here does I/O.
 """
 
 from __future__ import annotations
