@@ -402,8 +402,9 @@ class Batch:
         rejected = ~(cash + invested >= wanted - MONEY_EPS)
         for k in np.flatnonzero(rejected).tolist():  # as `Window._withdrawal` says it
             s = self.sims[int(acc[k])]
-            s.ledger.event(i, EventKind.REJECTED, f"{describe(s.requests_at[i][0])} exceeds the "
-                                          f"account value {cash[k] + invested[k]:.2f}")
+            s.ledger.event(i, EventKind.REJECTED,
+                           f"{describe(s.requests_at[i][0])} exceeds the "
+                           f"account value {cash[k] + invested[k]:.2f}")
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
         amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
