@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.analytics import returns as R
+from backtest.analytics.drawdowns import max_drawdown
 
 MIN_ANNUALISED_DAYS = 21  # CAGR and MWR (annual rates) need at least three weeks of history
 PERFORMANCE_KEYS = (
@@ -89,7 +90,7 @@ def performance_summary(daily: pd.DataFrame, *, risk_free: float = 0.0) -> dict[
     out["volatility"] = R.volatility(rets)
     out["sharpe"] = R.sharpe(rets, risk_free)
     out["sortino"] = R.sortino(rets, risk_free)
-    dd = R.max_drawdown(index)
+    dd = max_drawdown(index)
     out["max_drawdown"] = dd.depth
     out["max_drawdown_peak"] = dd.peak
     out["max_drawdown_trough"] = dd.trough

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -144,31 +143,85 @@ def xirr(dates: Iterable, amounts: Iterable[float]) -> float:
     """The annual rate r with ``sum(a_i / (1 + r) ** (days_i / 365)) == 0``.
 
     ``days_i`` counts from the earliest date (actual/365). Solved with
-    ``scipy.optimize.brentq`` on ``x = log(1 + r)`` over a scanned bracket, so
-    rates from -100% to very large are found; when several rates solve it the
-    one nearest 0 is returned. ``nan`` when the amounts do not change sign,
-    when all flows fall on one date, or when no rate solves it.
+    ``scipy.optimize.brentq`` on ``x = log(1 + r)``, so rates from -100% to very
+    large are found; when several rates solve it the one nearest 0 is returned.
+    ``nan`` when the amounts do not change sign, when all flows fall on one
+    date, or when no rate solves it.
+
+    The usual flows (deposits, then withdrawals and the final value) change sign
+    once in date order: then the rate is unique (Descartes' rule of signs holds
+    for sums of exponentials), and one bracketed solve over the whole range
+    finds it; other patterns scan the range for every root (`_xirr_scan`).
     """
+    years, a = _flow_years(dates, amounts)
+    if len(a) < 2:
+        return NAN
+    ymax = float(years.max())
+    if ymax <= 0:
+        return NAN
+    signs = np.sign(a)  # no zeros left; counted in date order
+    if not (years[1:] >= years[:-1]).all():
+        signs = signs[np.argsort(years, kind="stable")]
+    changes = int(np.count_nonzero(signs[1:] != signs[:-1]))
+    if changes == 0:
+        return NAN
+    a = a / np.abs(a).max()
+    # x = log(1 + r); keep |x * years| small enough that exp() stays finite.
+    hi = min(60.0, 600.0 / ymax)
+    if changes == 1:
+        return _xirr_one_root(years, a, hi)
+    return _xirr_scan(years, a, hi)
+
+
+def _flow_years(dates: Iterable, amounts: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(years from the earliest date, amounts) of the finite, non-zero flows with a
+    date; numpy dates skip pandas (Monte Carlo measures thousands of paths)."""
+    if isinstance(dates, np.ndarray) and np.issubdtype(dates.dtype, np.datetime64):
+        days = dates.astype("datetime64[D]")
+        a = np.asarray(amounts, dtype=float)
+        if len(days) != len(a):
+            raise ValueError("dates and amounts differ in length")
+        keep = np.isfinite(a) & (a != 0) & ~np.isnat(days)
+        if not keep.all():
+            days, a = days[keep], a[keep]
+        if not len(days):
+            return np.zeros(0), a
+        n = days.astype(np.int64)
+        return (n - n.min()).astype(float) / DAYS_PER_YEAR, a
     d = pd.DatetimeIndex(pd.to_datetime(list(dates)))
     a = np.asarray(list(amounts), dtype=float)
     if len(d) != len(a):
         raise ValueError("dates and amounts differ in length")
     keep = np.isfinite(a) & (a != 0) & ~d.isna()
     d, a = d[keep], a[keep]
-    if len(a) < 2 or not (a > 0).any() or not (a < 0).any():
+    if not len(d):
+        return np.zeros(0), a
+    return (d - d.min()).days.to_numpy(dtype=float) / DAYS_PER_YEAR, a
+
+
+def _xirr_one_root(years: np.ndarray, a: np.ndarray, hi: float) -> float:
+    """The one root of the NPV in [-hi, hi] (flows that change sign once)."""
+
+    def npv(x: float) -> float:
+        return float(np.dot(a, np.exp(-x * years)))
+
+    lo_v, hi_v = npv(-hi), npv(hi)
+    if lo_v == 0:
+        return math.expm1(-hi)
+    if hi_v == 0:
+        return math.expm1(hi)
+    if np.sign(lo_v) == np.sign(hi_v):
         return NAN
-    years = (d - d.min()).days.to_numpy(dtype=float) / DAYS_PER_YEAR
-    ymax = years.max()
-    if ymax <= 0:
-        return NAN
-    scale = np.abs(a).max()
-    a = a / scale
+    x = brentq(npv, -hi, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+    return _finite(math.expm1(x))
+
+
+def _xirr_scan(years: np.ndarray, a: np.ndarray, hi: float) -> float:
+    """Every root of the NPV on a scanned bracket of [-hi, hi]; the one nearest 0."""
 
     def npv(x: float) -> float:
         return float(np.sum(a * np.exp(-x * years)))
 
-    # x = log(1 + r); keep |x * years| small enough that exp() stays finite.
-    hi = min(60.0, 600.0 / ymax)
     grid = np.concatenate([-np.geomspace(hi, 1e-6, 400), [0.0], np.geomspace(1e-6, hi, 400)])
     vals = np.array([npv(x) for x in grid])
     roots: list[float] = []
@@ -207,12 +260,18 @@ def mwr(daily: pd.DataFrame) -> float:
 def cagr(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:
     """Compound annual growth of the chained returns: ``end ** (periods / n) - 1``."""
     r = returns.dropna()
-    if len(r) == 0:
+    return annual_growth(float(np.prod(1.0 + r.to_numpy())), len(r), periods)
+
+
+def annual_growth(end: float, sessions: int, periods: int = PERIODS_PER_YEAR) -> float:
+    """The CAGR of growing to ``end`` (times the start) over ``sessions``:
+    ``end ** (periods / sessions) - 1``; -1.0 when nothing is left, nan for no
+    sessions. Monte Carlo calls it with each path's final TWR index."""
+    if sessions <= 0:
         return NAN
-    end = float(np.prod(1.0 + r.to_numpy()))
     if end <= 0:
         return -1.0
-    return _finite(end ** (periods / len(r)) - 1.0)
+    return _finite(end ** (periods / sessions) - 1.0)
 
 
 def volatility(returns: pd.Series, periods: int = PERIODS_PER_YEAR) -> float:
@@ -262,57 +321,6 @@ def sortino(returns: pd.Series, risk_free: float = 0.0, periods: int = PERIODS_P
         return NAN
     ex = r.to_numpy() - _rf_daily(risk_free, periods)
     return _finite(float(np.mean(ex)) * periods / dr)
-
-
-@dataclass(frozen=True)
-class Drawdown:
-    """The worst fall of an index from its running maximum.
-
-    ``depth`` is negative (0.0 when the index never fell). ``peak`` is the date
-    of the running maximum before the trough (the first session when the
-    maximum was the 1.0 base before it), ``recovery`` the first date the
-    index is back at the peak level, None if never.
-    """
-
-    depth: float
-    peak: pd.Timestamp | None
-    trough: pd.Timestamp | None
-    recovery: pd.Timestamp | None
-
-
-def drawdown_series(index: pd.Series) -> pd.Series:
-    """``index / running max - 1`` over the index's own values (strategy-format.md).
-
-    The running max starts at the first session's value, not at the 1.0 the
-    index has before it: the definition reads the twr_index column as written.
-    """
-    idx = index.astype(float)
-    if len(idx) == 0:
-        return idx.copy()
-    run = idx.cummax()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = idx / run - 1.0
-    return dd.where(run > 0, 0.0).fillna(0.0)
-
-
-def max_drawdown(index: pd.Series) -> Drawdown:
-    """Max drawdown of a (date-indexed) index series; see `Drawdown`."""
-    idx = index.dropna().astype(float).sort_index()
-    if len(idx) == 0:
-        return Drawdown(NAN, None, None, None)
-    dd = drawdown_series(idx)
-    depth = float(dd.min())
-    if depth >= 0:
-        return Drawdown(0.0, None, None, None)
-    trough_pos = int(np.argmin(dd.to_numpy()))
-    trough = idx.index[trough_pos]
-    upto = idx.iloc[: trough_pos + 1]
-    peak_level = float(upto.max())
-    peak = upto.index[int(np.argmax(upto.to_numpy()))]
-    after = idx.iloc[trough_pos + 1:]
-    rec = after[after >= peak_level * (1 - 1e-12)]
-    recovery = rec.index[0] if len(rec) else None
-    return Drawdown(depth, peak, trough, recovery)
 
 
 # --------------------------------------------------------------------------- calendar tables

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.domain.strategy import Cashflow
+from backtest.engine.ledger import EventKind
 from backtest.engine.schedule import add_months, cashflow_sessions
 
 UNITS = {"week": "weeks", "2weeks": "fortnights", "month": "months", "quarter": "quarters",
@@ -27,7 +28,7 @@ UNITS = {"week": "weeks", "2weeks": "fortnights", "month": "months", "quarter": 
 
 
 def is_rejected_withdrawal(kind: str, detail: str) -> bool:
-    return kind == "rejected" and str(detail).startswith("withdrawal")
+    return kind == EventKind.REJECTED and str(detail).startswith("withdrawal")
 
 
 def depleted_on(events: pd.DataFrame) -> dt.date | None:

@@ -33,24 +33,28 @@ def data() -> None:
               help="last date, included (default: the latest available)")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Parquet file to write (long form: date, ticker, open, close, dividend)")
+@click.option("--force", is_flag=True,
+              help="Replace an existing --out file that an earlier fetch did not write.")
 def fetch(tickers: tuple[str, ...], start: dt.datetime, end: dt.datetime | None,
-          out: Path) -> None:
+          out: Path, force: bool = False) -> None:
     """Download unadjusted open/close prices and cash dividends with yfinance.
 
     Dividends are kept as cash per share (prices are not adjusted for them), as
     the trading model credits them to cash. Needs the optional extra:
-    pip install 'pie-backtest[fetch]'.
+    pip install 'pie-backtest[fetch]'. An existing --out file is replaced only
+    when an earlier fetch wrote it (or with --force).
 
     Example:
 
     \b
         backtest data fetch SPY BND --start 2005-01-01 --out data/my_prices.parquet
     """
-    from backtest.io.fetch import fetch_prices, write_prices
+    from backtest.io.fetch import check_fetch_out, fetch_prices, write_prices
 
+    target = check_fetch_out(out, force)
     df = fetch_prices(list(tickers), start.date(), end.date() if end else None,
                       downloader=DOWNLOADER)
-    write_prices(df, out)
+    write_prices(df, target)
     click.echo(
         f"wrote {out}: {df['ticker'].nunique()} tickers, {len(df)} rows, "
         f"{df['date'].min().date()} to {df['date'].max().date()}"

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
-from backtest.engine.ledger import WindowRecord
+from backtest.engine.ledger import EventKind, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
+from backtest.engine.restrictions import Restrictions
 from backtest.engine.simulation import WINDOW_START, Simulation
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
@@ -401,8 +402,9 @@ class Batch:
         rejected = ~(cash + invested >= wanted - MONEY_EPS)
         for k in np.flatnonzero(rejected).tolist():  # as `Window._withdrawal` says it
             s = self.sims[int(acc[k])]
-            s.ledger.event(i, "rejected", f"{describe(s.requests_at[i][0])} exceeds the "
-                                          f"account value {cash[k] + invested[k]:.2f}")
+            s.ledger.event(i, EventKind.REJECTED,
+                           f"{describe(s.requests_at[i][0])} exceeds the "
+                           f"account value {cash[k] + invested[k]:.2f}")
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
         amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
@@ -426,7 +428,7 @@ class Batch:
             got = np.flatnonzero(units[k] > 0)
             fills.setdefault(int(acc[k]), []).extend(zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), (-units[k, got]).tolist(),
-                (-amount[k, got]).tolist(), ["withdrawal"] * len(got), strict=True))
+                (-amount[k, got]).tolist(), [Reason.WITHDRAWAL.value] * len(got), strict=True))
         return ok
 
     def _auto_invest(self, i: int, idx: np.ndarray, fill: np.ndarray, lay,
@@ -462,13 +464,13 @@ class Batch:
             got = np.flatnonzero(units[k] > 0)
             fills.setdefault(int(acc[k]), []).extend(zip(
                 leaf_ids[got].tolist(), cols[leaf_ids[got]].tolist(), units[k, got].tolist(),
-                amount[k, got].tolist(), ["auto_invest"] * len(got), strict=True))
+                amount[k, got].tolist(), [Reason.AUTO_INVEST.value] * len(got), strict=True))
         for k in np.flatnonzero(edge).tolist():
             a = int(acc[k])
             s = self.sims[a]
             px = fill[rows[k]]
-            win = Window(s.book, float(self.cash[a]), WindowPrices(px, px, ("",) * len(px)),
-                         s.settings)
+            win = Window(s.book, float(self.cash[a]),
+                         WindowPrices(px, px, Restrictions.none(len(px))), s.settings)
             win._auto_invest()
             self.cash[a] = win.cash
             fills.setdefault(a, []).extend(win.out.fills)

@@ -15,7 +15,7 @@ import numpy as np
 
 from backtest.domain.pie import ROOT, Pie, join_path, split_path
 from backtest.engine.allocation import SMALL, PieRule
-from backtest.engine.layout import Layout, Rules
+from backtest.engine.layout import Layout, Rules, TreeShape
 
 
 @dataclass
@@ -58,20 +58,6 @@ class Detached:
     path: str
     leaves: tuple[int, ...]
     above: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class TreeShape:
-    """A frozen picture of the tree (for drift): every slice but the root.
-
-    paths[k], parent[k] (index into paths, -1 for the root), target[k]
-    (fraction of the parent), leaf[k] (leaf id or -1 for a pie).
-    """
-
-    paths: tuple[str, ...]
-    parent: np.ndarray
-    target: np.ndarray
-    leaf: np.ndarray
 
 
 class Book:
@@ -187,27 +173,22 @@ class Book:
 
     def shape(self) -> TreeShape:
         """The current tree for drift: slices in tree order with parents."""
-        paths: list[str] = []
-        parent: list[int] = []
-        target: list[float] = []
-        leaf: list[int] = []
-        stack: list[tuple[Node, int]] = [(c, -1) for c in reversed(self.root.children)]
-        while stack:
-            node, par = stack.pop()
-            k = len(paths)
-            paths.append(node.path)
-            parent.append(par)
-            target.append(node.target)
-            leaf.append(node.leaf)
-            stack.extend((c, k) for c in reversed(node.children))
-        return TreeShape(tuple(paths), np.array(parent, dtype=np.int64),
-                         np.array(target), np.array(leaf, dtype=np.int64))
+        return self.layout().shape()
 
     # ---- holdings ----------------------------------------------------------
     @property
     def shares(self) -> np.ndarray:
         """Shares held per leaf id (float)."""
         return self.units / self.scale
+
+    def add_units(self, leaves: np.ndarray, units: np.ndarray) -> None:
+        """Add signed grid units to leaves (a leaf may repeat), in place: in a
+        batch `units` is a row of the batch's holdings array and must stay one."""
+        np.add.at(self.units, leaves, units)
+
+    def add_unit(self, leaf: int, units: int) -> None:
+        """`add_units` for one leaf."""
+        self.units[leaf] += units
 
     def leaf_values(self, prices: np.ndarray) -> np.ndarray:
         """Each leaf's value at `prices` (per market column, no NaN)."""

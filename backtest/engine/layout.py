@@ -19,12 +19,29 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class TreeShape:
+    """A frozen picture of the tree (for drift): every slice but the root, in
+    the `Layout`'s order (`Layout.shape`).
+
+    paths[k], parent[k] (index into paths, -1 for the root), target[k]
+    (fraction of the parent), leaf[k] (leaf id or -1 for a pie).
+    """
+
+    paths: tuple[str, ...]
+    parent: np.ndarray
+    target: np.ndarray
+    leaf: np.ndarray
+
+
+@dataclass(frozen=True)
 class Layout:
     """The live tree as arrays: positions in pre-order, the root at 0."""
 
     position: dict[int, int]  # id(node) -> position
     parent: np.ndarray
     leaf: np.ndarray  # leaf id, or -1 for a pie
+    paths: tuple[str, ...]  # the slice path ("" for the root)
+    target: np.ndarray  # fraction of the parent (1 for the root)
     depth: np.ndarray
     weight: np.ndarray  # product of the targets from the root down to the position
     end: np.ndarray  # the subtree of position p is positions p .. end[p]-1
@@ -41,6 +58,8 @@ class Layout:
         weight: list[float] = []
         parent: list[int] = []
         leaf: list[int] = []
+        paths: list[str] = []
+        target: list[float] = []
         depth: list[int] = []
         kids: list[list[int]] = []
         targets: list[list[float]] = []
@@ -52,6 +71,8 @@ class Layout:
             weight.append(node.target * weight[par] if par >= 0 else 1.0)
             parent.append(par)
             leaf.append(node.leaf)
+            paths.append(node.path)
+            target.append(node.target)
             depth.append(d)
             kids.append([])
             targets.append([])
@@ -80,6 +101,8 @@ class Layout:
             position=position,
             parent=np.array(parent, dtype=np.int64),
             leaf=np.array(leaf, dtype=np.int64),
+            paths=tuple(paths),
+            target=np.array(target),
             depth=depths,
             weight=np.array(weight),
             end=end,
@@ -91,6 +114,12 @@ class Layout:
             target_list=targets,
             leaf_set=frozenset(x for x in leaf if x >= 0),
         )
+
+
+    def shape(self) -> TreeShape:
+        """Every slice but the root, with parents as indices among them."""
+        return TreeShape(self.paths[1:], self.parent[1:] - 1, self.target[1:].copy(),
+                         self.leaf[1:].copy())
 
 
 @dataclass(frozen=True)

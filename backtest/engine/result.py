@@ -1,5 +1,6 @@
 """A finished run as frames: daily values, trades, allocations, holdings, drift, events.
 
+Built from the ledger (what happened) and the market (what it was worth).
 Valuation is array work over all sessions: holdings only change in windows,
 so the (sessions x leaves) share matrix is the snapshots forward-filled.
 """
@@ -13,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from backtest.analytics.returns import twr_index
+from backtest.engine.ledger import Reason
 from backtest.engine.simulation import Simulation, _ffill
 from backtest.engine.sums import sum_last
 from backtest.engine.weights import slice_weights
@@ -50,7 +52,7 @@ def share_matrix(sim: Simulation) -> np.ndarray:
     """(sessions x leaves) shares held at each close."""
     n, n_leaves = sim.n, len(sim.book.leaf_paths)
     out = np.zeros((n, n_leaves))
-    snaps = sim.share_snapshots
+    snaps = sim.ledger.snapshots
     for k, (i, shares) in enumerate(snaps):
         stop = snaps[k + 1][0] if k + 1 < len(snaps) else n
         out[i:stop, : len(shares)] = shares
@@ -59,7 +61,7 @@ def share_matrix(sim: Simulation) -> np.ndarray:
 
 def cash_series(sim: Simulation) -> np.ndarray:
     cash = np.full(sim.n, np.nan)
-    for i, c in sim.cash_at.items():
+    for i, c in sim.ledger.cash_at.items():
         cash[i] = c
     cash = _ffill(cash[:, None])[:, 0]
     return np.nan_to_num(cash)
@@ -74,13 +76,13 @@ def leaf_value_matrix(sim: Simulation) -> np.ndarray:
 def value_series(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """(value, net_flow) at every close: the daily table's core, without the rest."""
     return (cash_series(sim) + sum_last(leaf_value_matrix(sim)),
-            sim.deposits - sim.withdrawals)
+            sim.ledger.deposits - sim.ledger.withdrawals)
 
 
 def run_twr_index(sim: Simulation, value: np.ndarray) -> np.ndarray:
     """The exact TWR index of a finished run (`value` from `value_series`): each
     withdrawal splits its session at the window that paid it."""
-    return twr_index(value, sim.deposits, sim.payouts)
+    return twr_index(value, sim.ledger.deposits, sim.ledger.payouts)
 
 
 def tabulate(sim: Simulation) -> RunResult:
@@ -89,7 +91,7 @@ def tabulate(sim: Simulation) -> RunResult:
     cash = cash_series(sim)
     invested = sum_last(leaf_values)  # as the batch engine adds
     value = cash + invested
-    net_flow = sim.deposits - sim.withdrawals
+    net_flow = sim.ledger.deposits - sim.ledger.withdrawals
     daily = pd.DataFrame({
         "date": dates, "value": value, "cash": cash, "invested": invested,
         "net_flow": net_flow, "twr_index": run_twr_index(sim, value),
@@ -105,15 +107,15 @@ def tabulate(sim: Simulation) -> RunResult:
         events=pd.DataFrame({
             "date": np.array([dates[e.session] for e in sim.ledger.events],
                              dtype="datetime64[ns]"),
-            "kind": pd.Series([e.kind for e in sim.ledger.events], dtype=STR),
+            "kind": pd.Series([str(e.kind) for e in sim.ledger.events], dtype=STR),
             "detail": pd.Series([e.detail for e in sim.ledger.events], dtype=STR),
         }),
         fills=_fills(fills, sim, dates),
-        total_deposits=float(sim.deposits.sum()),
-        total_withdrawals=float(sim.withdrawals.sum()),
-        total_dividends=float(sim.dividends.sum()),
-        deposits=sim.deposits.copy(),
-        withdrawals=sim.withdrawals.copy(),
+        total_deposits=float(sim.ledger.deposits.sum()),
+        total_withdrawals=float(sim.ledger.withdrawals.sum()),
+        total_dividends=float(sim.ledger.dividends.sum()),
+        deposits=sim.ledger.deposits.copy(),
+        withdrawals=sim.ledger.withdrawals.copy(),
         cashflows=sim.strategy.cashflows,
     )
 
@@ -141,7 +143,7 @@ class FillColumns:
 
 
 WINDOWS = ("morning", "afternoon")
-REASONS = ("deposit", "withdrawal", "order", "removal", "rebalance", "auto_invest", "dividend")
+REASONS = tuple(r.value for r in Reason)  # the codes of FillColumns.reason
 
 
 def fill_columns(sim: Simulation) -> FillColumns:
@@ -231,11 +233,11 @@ def _allocations(f: FillColumns, sim: Simulation, dates: np.ndarray) -> pd.DataF
 def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
     """A row per slice at each close where its shares changed."""
     n_leaves = len(sim.book.leaf_paths)
-    snaps = np.zeros((len(sim.share_snapshots) + 1, n_leaves))
-    for k, (_, shares) in enumerate(sim.share_snapshots):
+    snaps = np.zeros((len(sim.ledger.snapshots) + 1, n_leaves))
+    for k, (_, shares) in enumerate(sim.ledger.snapshots):
         snaps[k + 1, : len(shares)] = shares
     row, leaf = np.nonzero(snaps[1:] != snaps[:-1])
-    sessions = np.array([i for i, _ in sim.share_snapshots], dtype=np.int64)
+    sessions = np.array([i for i, _ in sim.ledger.snapshots], dtype=np.int64)
     return pd.DataFrame({
         "date": dates[sessions[row]],
         "slice": labels(leaf, sim.book.leaf_paths),
@@ -252,7 +254,7 @@ def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.Da
     """
     names: dict[str, int] = {}
     date_parts, code_parts, target_parts, actual_parts = [], [], [], []
-    shapes = sim.shapes
+    shapes = sim.ledger.trees
     for k, (start, shape) in enumerate(shapes):
         stop = shapes[k + 1][0] if k + 1 < len(shapes) else sim.n
         if stop <= start or not shape.paths:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -25,10 +26,11 @@ from backtest.domain.strategy import (
     SetTargets,
     Strategy,
 )
-from backtest.engine.book import Book, TreeShape
-from backtest.engine.ledger import EventRecord, Ledger, WindowRecord
+from backtest.engine.book import Book
+from backtest.engine.ledger import EventKind, EventRecord, Ledger, WindowRecord
 from backtest.engine.market import Market
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal
+from backtest.engine.restrictions import Restrictions
 from backtest.engine.schedule import cashflow_sessions, new_period_sessions, session_of
 from backtest.engine.sums import sum_last
 from backtest.engine.weights import first_breach, membership, slice_weights
@@ -58,6 +60,13 @@ class SessionReport:
     payouts: list[tuple[float, float]] = field(default_factory=list)  # (V_w, W) per window
 
 
+def _in_ledger(name: str) -> property:
+    """An attribute of the simulation that is the ledger's record `name`."""
+    return property(attrgetter(f"ledger.{name}"),  # read in C: the day loop reads them
+                    lambda self, value: setattr(self.ledger, name, value),
+                    doc=f"`Ledger.{name}`")
+
+
 class Simulation:
     """Drives a strategy over a market, session by session. No I/O."""
 
@@ -73,27 +82,29 @@ class Simulation:
         self.book = Book(strategy.portfolio, tix, strategy.account.share_decimals)
         self.cash = 0.0
         self.queue: list[Request] = []
-        self.ledger = Ledger()
+        self.ledger = Ledger.for_sessions(self.n)
         self.next_session = 0
         close = market.close
         self._close_ffill = _ffill(close) if np.isnan(close).any() else close  # read only
         self._schedule(like)
-        # Histories for array valuation at the end.
-        self.cash_at: dict[int, float] = {}
-        self.deposits = np.zeros(self.n)
-        self.withdrawals = np.zeros(self.n)
-        self.dividends = np.zeros(self.n)
-        # (session, V_w, W) of every window that paid withdrawals, for the exact TWR
-        self.payouts: list[tuple[int, float, float]] = []
-        self.share_snapshots: list[tuple[int, np.ndarray]] = []
         if like is not None and like.strategy is strategy:  # the same starting tree
-            self.shapes: list[tuple[int, TreeShape]] = [like.shapes[0]]
+            self.shapes = [like.shapes[0]]
             self._member0 = like._member0
         else:
             self.shapes = [(0, self.book.shape())]
             self._member0 = membership(self.shapes[0][1], len(self.book.leaf_paths))
         self._member = self._member0
         self._drift_rebalance_at: int | None = None
+
+    # ---- the ledger's records under the names the batch engine uses ---------------
+    # (it rebinds the per-session arrays to rows of its own arrays)
+    deposits = _in_ledger("deposits")
+    dividends = _in_ledger("dividends")
+    withdrawals = _in_ledger("withdrawals")
+    payouts = _in_ledger("payouts")
+    cash_at = _in_ledger("cash_at")
+    share_snapshots = _in_ledger("snapshots")
+    shapes = _in_ledger("trees")
 
     # ---- precomputed schedule ----------------------------------------------------
     def _schedule(self, like: Simulation | None = None) -> None:
@@ -281,11 +292,11 @@ class Simulation:
         for req in self.requests_at.get(i, ()):
             if isinstance(req, SetTargets):
                 self.book.set_targets(req.pie, dict(req.targets))
-                self.ledger.event(i, "target_edit", req.pie)
+                self.ledger.event(i, EventKind.TARGET_EDIT, req.pie)
             elif isinstance(req, AddSlice):
                 self.book.add_slices(req.pie, dict(req.targets), req.new)
                 added = ", ".join(name for name, _ in req.new)
-                self.ledger.event(i, "target_edit", f"{req.pie}: added {added}")
+                self.ledger.event(i, EventKind.TARGET_EDIT, f"{req.pie}: added {added}")
             elif isinstance(req, RemoveSlice):
                 self.queue.append(Leaving(self.book.remove(req.path, dict(req.targets))))
             elif isinstance(req, RebalanceRequest):
@@ -305,7 +316,7 @@ class Simulation:
         end = start + self.settings.window_minutes
         close = int(self.market.close_time[i])
         if close <= start:
-            self.ledger.event(i, "window_skipped",
+            self.ledger.event(i, EventKind.WINDOW_SKIPPED,
                               f"{name} window: the session closes early at {_hhmm(close)}")
             return
         halts = self.halts_at.get(i, ())
@@ -313,7 +324,7 @@ class Simulation:
         if market_halt is not None:
             until = "close" if market_halt.effective_end() >= 24 * 60 else \
                 _hhmm(market_halt.effective_end())
-            self.ledger.event(i, "halt_deferred",
+            self.ledger.event(i, EventKind.HALT_DEFERRED,
                               f"{name} window: market halt level {market_halt.level} "
                               f"{_hhmm(market_halt.start)}-{until}")
             return
@@ -340,13 +351,13 @@ class Simulation:
         last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
         value = np.where(np.isnan(fill), last, fill)
         value[np.isnan(value)] = 0.0  # never priced yet: nobody holds it
-        halted = ["" for _ in m.tickers]
-        missing = np.flatnonzero(np.isnan(fill))
+        halted: dict[int, str] = {}
+        missing = np.flatnonzero(np.isnan(fill)).tolist()
         in_tree = self.book.leaf_columns_in_tree() if len(missing) else set()
         for col in missing:
             halted[col] = f"{m.tickers[col]} has no price"
             if col in in_tree and name == self.windows[0]:
-                self.ledger.event(i, "missing_price",
+                self.ledger.event(i, EventKind.MISSING_PRICE,
                                   f"{m.tickers[col]} has no price on this session: "
                                   "treated as halted")
         for h in ticker_halts:
@@ -354,7 +365,7 @@ class Simulation:
                 col = m.tickers.index(h.scope)
                 end = "close" if h.end is None else _hhmm(h.end)
                 halted[col] = f"{h.scope} halted ({h.level} {_hhmm(h.start)}-{end})"
-        return WindowPrices(fill, value, tuple(halted))
+        return WindowPrices(fill, value, Restrictions.of(len(m.tickers), halted))
 
     # ---- drift band -------------------------------------------------------------------
     def _check_drift(self, i: int) -> None:

@@ -9,6 +9,7 @@ from backtest.analytics.drift import max_abs_drift
 from backtest.analytics.metrics import clean_dict, performance_summary
 from backtest.analytics.tax import TaxTables, run_tax_summary
 from backtest.domain.strategy import TaxSettings
+from backtest.engine.ledger import EventKind
 from backtest.engine.result import RunResult
 
 SUMMARY_KEYS = ("name", "start", "end", "final_value", "total_deposits", "total_withdrawals",
@@ -40,7 +41,7 @@ def summarize(result: RunResult, *, risk_free: float = 0.0,
     ordered = {k: out[k] for k in SUMMARY_KEYS}
     ordered.update({k: v for k, v in perf.items() if k not in ordered})
     ordered["trades"] = int(len(result.trades))
-    ordered["halt_deferrals"] = int((result.events["kind"] == "halt_deferred").sum()) \
+    ordered["halt_deferrals"] = int((result.events["kind"] == EventKind.HALT_DEFERRED).sum()) \
         if len(result.events) else 0
     ordered.update(withdrawal_measures(result))
     ordered["withdrawal_schedule"] = W.schedule_coverage(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from backtest.engine.book import TreeShape
+from backtest.engine.layout import TreeShape
 
 
 def membership(shape: TreeShape, n_leaves: int) -> sparse.csr_matrix:

@@ -23,8 +23,9 @@ from backtest.engine.allocation import (
 )
 from backtest.engine.book import Book, Node
 from backtest.engine.layout import Rules
-from backtest.engine.ledger import Fill
+from backtest.engine.ledger import EventKind, FillRow, Reason
 from backtest.engine.requests import DividendBuy, Leaving, Request, Withdrawal, describe
+from backtest.engine.restrictions import Restrictions
 
 GRID_EPS = 1e-6  # in grid units: absorbs float noise in amount / price
 MAX_UNITS = 2.0**53  # holdings are int64 grid units, exact in float64 only up to 2^53
@@ -46,24 +47,20 @@ class WindowPrices:
     fill: the window's fill price (NaN where there is none).
     value: what holdings are worth in the window (fill, else the last close;
         0 for a column never priced yet, which no one can hold).
-    halted: why a column cannot trade now ("" where it can).
+    restrictions: the columns that cannot trade now (halted or unpriced), and why.
     """
 
     fill: np.ndarray
     value: np.ndarray
-    halted: tuple[str, ...]
-
-    @property
-    def any_halted(self) -> bool:
-        return any(self.halted)
+    restrictions: Restrictions
 
 
 @dataclass
 class WindowOutcome:
     """What the window did, for the ledger and the day's books."""
 
-    fills: list[Fill] = field(default_factory=list)
-    events: list[tuple[str, str]] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    events: list[tuple[EventKind, str]] = field(default_factory=list)
     withdrawn: float = 0.0
     value_before_payout: float = 0.0  # V_w: the account at window prices before `withdrawn` leaves
     deferred: list[Request] = field(default_factory=list)
@@ -121,14 +118,15 @@ class Window:
             return True
         if self.book.has(path):
             return True
-        self.out.events.append(("rejected", f"{describe(req)}: the slice no longer exists"))
+        self.out.events.append((EventKind.REJECTED,
+                                f"{describe(req)}: the slice no longer exists"))
         return False
 
     def _sell_orders(self, orders: list[Order]) -> None:
         for o in orders:
             plan = self._sell_plan(self.book.node(o.path), o.amount)
             if not self._defer_if_halted(o, sells=plan):
-                self._execute_sells(plan, "order")
+                self._execute_sells(plan, Reason.ORDER)
 
     def _buy_orders(self, orders: list[Order]) -> None:
         ready = []
@@ -141,11 +139,11 @@ class Window:
         factor = 1.0
         if total > self.cash:
             factor = self.cash / total
-            self.out.events.append(("scaled", f"buy orders scaled to {factor:.6f}"))
+            self.out.events.append((EventKind.SCALED, f"buy orders scaled to {factor:.6f}"))
         for o in ready:
             assert o.amount is not None
             node = self.book.node(o.path)
-            self._execute_buys(self._buy_plan(node, o.amount * factor), "order")
+            self._execute_buys(self._buy_plan(node, o.amount * factor), Reason.ORDER)
 
     def _removal(self, req: Leaving) -> None:
         """Sell a removed slice's holdings and put the proceeds into the nearest
@@ -159,9 +157,9 @@ class Window:
         buys = self._buy_plan(home, proceeds)
         if self._defer_if_halted(req, buys):
             return
-        self._execute_sells(sells, "removal")
-        self._execute_buys(buys, "removal")
-        self.out.events.append(("removal", req.path))
+        self._execute_sells(sells, Reason.REMOVAL)
+        self._execute_buys(buys, Reason.REMOVAL)
+        self.out.events.append((EventKind.REMOVAL, req.path))
 
     def _rebalance(self, req: RebalanceRequest) -> None:
         node = self.book.node(req.pie)
@@ -174,14 +172,14 @@ class Window:
                               strict=True))
         if self._defer_if_halted(req, buys, sells):  # only the legs that trade count
             return
-        self._execute_sells(sells, "rebalance")
-        self._execute_buys(buys, "rebalance")
+        self._execute_sells(sells, Reason.REBALANCE)
+        self._execute_buys(buys, Reason.REBALANCE)
 
     def _withdrawal(self, req: Withdrawal) -> None:
         invested = self.book.value_of(self.book.root, self._node_values())  # holdings in pies
         if not reaches(self.cash + invested, req.amount):
             self.out.events.append(
-                ("rejected", f"{describe(req)} exceeds the account value "
+                (EventKind.REJECTED, f"{describe(req)} exceeds the account value "
                              f"{self.cash + invested:.2f}"))
             return
         rest = req.amount - min(self.cash, req.amount)
@@ -190,7 +188,7 @@ class Window:
             plan = self._sell_plan(self.book.root, rest)
             if self._defer_if_halted(req, sells=plan):
                 return
-        self._execute_sells(plan, "withdrawal")
+        self._execute_sells(plan, Reason.WITHDRAWAL)
         self.cash = max(0.0, self.cash - req.amount)
         self.out.withdrawn += req.amount
 
@@ -204,7 +202,7 @@ class Window:
                 ready.append(r)
         total = sum(r.amount for r in ready)
         factor = min(1.0, self.cash / total) if total > 0 else 1.0
-        self._execute_buys([(r.leaf, r.amount * factor) for r in ready], "dividend")
+        self._execute_buys([(r.leaf, r.amount * factor) for r in ready], Reason.DIVIDEND)
 
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
@@ -213,7 +211,7 @@ class Window:
         plan = self._buy_plan(self.book.root, excess)
         halted = self._halted_columns(plan)
         self._execute_buys([(lf, a) for lf, a in plan
-                            if self.book.leaf_ticker[lf] not in halted], "auto_invest")
+                            if self.book.leaf_ticker[lf] not in halted], Reason.AUTO_INVEST)
 
     # ---- plans ------------------------------------------------------------------
     def _leaf_values(self) -> np.ndarray:
@@ -258,14 +256,15 @@ class Window:
     def _halted_columns(self, buys: Plan | None = None,
                         sells: Plan | None = None) -> dict[int, str]:
         """The halted columns among the legs that trade."""
-        if not self.prices.any_halted:
+        restricted = self.prices.restrictions
+        if not restricted.any:
             return {}
         out = {}
         for plan, selling in ((buys or [], False), (sells or [], True)):
             for lf, dollars in plan:
                 col = self.book.leaf_ticker[lf]
-                if self.prices.halted[col] and self._trades(lf, dollars, selling):
-                    out[col] = self.prices.halted[col]
+                if restricted.halted[col] and self._trades(lf, dollars, selling):
+                    out[col] = restricted.reason(col)
         return out
 
     def _trades(self, leaf: int, dollars: float | None, selling: bool) -> bool:
@@ -285,7 +284,7 @@ class Window:
         if not halted:
             return False
         why = "; ".join(halted[c] for c in sorted(halted))
-        self.out.events.append(("halt_deferred", f"{describe(req)}: {why}"))
+        self.out.events.append((EventKind.HALT_DEFERRED, f"{describe(req)}: {why}"))
         self.out.deferred.append(req)
         return True
 
@@ -298,7 +297,7 @@ class Window:
         price = self.prices.fill[self.book.leaf_ticker[leaf]]
         return min(math.ceil(dollars / price * self.scale - GRID_EPS), held)
 
-    def _execute_sells(self, plan: Plan, reason: str) -> None:
+    def _execute_sells(self, plan: Plan, reason: Reason) -> None:
         if not plan:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
@@ -312,12 +311,12 @@ class Window:
         sold = units > 0
         leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
         amount = units / self.scale * price
-        np.subtract.at(self.book.units, leaves, units)
+        self.book.add_units(leaves, -units)
         self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
-                                  (-amount).tolist(), [reason] * len(units), strict=True))
+                                  (-amount).tolist(), [reason.value] * len(units), strict=True))
 
-    def _execute_buys(self, plan: Plan, reason: str) -> None:
+    def _execute_buys(self, plan: Plan, reason: Reason) -> None:
         """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
         plan = [(lf, d) for lf, d in plan if d is not None and reaches(d, self.settings.min_trade)]
         if not plan:
@@ -340,12 +339,12 @@ class Window:
             return
         bought = units > 0
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
-        np.add.at(self.book.units, leaves, units)
+        self.book.add_units(leaves, units)
         self.cash -= total
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
-                                  amount.tolist(), [reason] * len(units), strict=True))
+                                  amount.tolist(), [reason.value] * len(units), strict=True))
 
-    def _execute_buys_in_turn(self, plan: Plan, reason: str) -> None:
+    def _execute_buys_in_turn(self, plan: Plan, reason: Reason) -> None:
         """One buy after the other, each limited to the cash left."""
         for leaf, dollars in plan:
             assert dollars is not None
@@ -357,6 +356,6 @@ class Window:
             if units <= 0:
                 continue
             amount = units / self.scale * price
-            self.book.units[leaf] += units
+            self.book.add_unit(leaf, units)
             self.cash -= amount
-            self.out.fills.append((leaf, col, units, amount, reason))
+            self.out.fills.append((leaf, col, units, amount, reason.value))

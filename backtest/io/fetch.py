@@ -168,6 +168,37 @@ def _floats(col: pd.Series | None, n: int) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+# Written into the Parquet schema of every file `backtest data fetch` writes, so a
+# later fetch may replace its own file but never one the tool did not write.
+WRITTEN_BY = {b"written_by": b"backtest data fetch"}
+
+
+def written_by_fetch(path: Path) -> bool:
+    """Whether `path` is a Parquet file that `write_prices` wrote."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return False
+    return meta.get(b"written_by") == WRITTEN_BY[b"written_by"]
+
+
+def check_fetch_out(out: Path | str, force: bool = False) -> Path:
+    """The file to write for `--out` (a symlink's target: the link stays a link).
+
+    An existing file is replaced only when an earlier fetch wrote it, or with
+    `force`; otherwise one line, before anything is downloaded.
+    """
+    out = Path(out)
+    target = out.resolve() if out.is_symlink() else out
+    if target.is_dir():
+        raise DataError("is a folder; --out names the Parquet file to write", source=out)
+    if target.exists() and not force and not written_by_fetch(target):
+        raise DataError("exists and was not written by backtest data fetch; nothing was "
+                        "touched: choose another --out, or add --force to replace it",
+                        source=out)
+    return target
+
+
 def write_prices(df: pd.DataFrame, out: Path | str) -> Path:
     """Write the long frame to Parquet atomically (a temp file in the same folder, renamed)."""
     out = Path(out)
@@ -179,7 +210,7 @@ def write_prices(df: pd.DataFrame, out: Path | str) -> Path:
             "close": pa.array(df["close"].to_numpy(dtype="float64"), type=pa.float64()),
             "dividend": pa.array(df["dividend"].to_numpy(dtype="float64"), type=pa.float64()),
         }
-    )
+    ).replace_schema_metadata(WRITTEN_BY)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)

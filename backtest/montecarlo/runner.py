@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
 
-from backtest.analytics.returns import DAYS_PER_YEAR, twr_index, xirr
+from backtest.analytics.drawdowns import max_drawdown_depth
+from backtest.analytics.returns import annual_growth, twr_index, xirr
 from backtest.engine.batch import Batch as EngineBatch
 from backtest.engine.batch import batch_values
+from backtest.engine.ledger import EventKind
 from backtest.engine.market import Market
 from backtest.engine.result import value_series
 from backtest.engine.simulation import Simulation
@@ -88,41 +89,6 @@ def path_market(payload: Payload, path: int) -> tuple[Market, np.ndarray]:
 def account_values(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """(value, net_flow) at every close of a finished simulation (as `tabulate`)."""
     return value_series(sim)
-
-
-def path_xirr(dates: np.ndarray, amounts: np.ndarray) -> float:
-    """`backtest.analytics.returns.xirr` of dated flows, faster for the usual case.
-
-    With a single sign change in the flows (deposits, then withdrawals and the
-    final value) the rate is unique (Descartes' rule), so one bracketed solve
-    over xirr's own range finds the root xirr would find; any other pattern
-    goes to `xirr` itself.
-    """
-    a = np.asarray(amounts, dtype=float)
-    signs = np.sign(a[a != 0])
-    if len(signs) < 2 or int((signs[1:] != signs[:-1]).sum()) != 1:
-        return xirr(dates, a)
-    days = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
-    years = (days - days.min()).astype(float) / DAYS_PER_YEAR
-    ymax = float(years.max())
-    if ymax <= 0:
-        return math.nan
-    a = a / np.abs(a).max()
-
-    def npv(x: float) -> float:
-        return float(np.dot(a, np.exp(-x * years)))
-
-    hi = min(60.0, 600.0 / ymax)
-    lo_v, hi_v = npv(-hi), npv(hi)
-    if lo_v == 0:
-        return math.expm1(-hi)
-    if hi_v == 0:
-        return math.expm1(hi)
-    if np.sign(lo_v) == np.sign(hi_v):
-        return math.nan
-    x = brentq(npv, -hi, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
-    r = math.expm1(x)
-    return r if math.isfinite(r) else math.nan
 
 
 def run_path(payload: Payload, path: int) -> PathResult:
@@ -197,16 +163,15 @@ def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan) -> PathR
     net_flow = sim.deposits - sim.withdrawals
     index = twr_index(value, sim.deposits, sim.payouts)
     end = float(index[-1]) if n else 1.0
-    cagr = (end ** (SESSIONS_PER_YEAR / n) - 1.0) if n and end > 0 else -1.0
-    peak = np.maximum.accumulate(index) if n else index  # as max_drawdown: no 1.0 base
-    drawdown = float((index / peak - 1.0).min()) if n else 0.0
+    cagr = annual_growth(end, n, SESSIONS_PER_YEAR)
+    drawdown = max_drawdown_depth(index)
     flows = -net_flow
     if n:
         flows[-1] += value[-1]
     nz = np.flatnonzero(flows)
-    rate = path_xirr(plan.sessions[nz], flows[nz]) if len(nz) >= 2 else math.nan
+    rate = xirr(plan.sessions[nz], flows[nz]) if len(nz) >= 2 else math.nan
     rejected = sorted(e.session for e in sim.ledger.events
-                      if e.kind == "rejected" and e.detail.startswith("withdrawal"))
+                      if e.kind == EventKind.REJECTED and e.detail.startswith("withdrawal"))
     paid = float(sim.withdrawals.sum())
     success = not rejected and paid >= plan.scheduled_withdrawals - PAID_TOLERANCE
     first: int | None = None

@@ -19,7 +19,7 @@ import pandas as pd
 from backtest.analytics import drift as D
 from backtest.analytics import metrics as M
 from backtest.analytics import returns as R
-from backtest.analytics.drawdowns import worst_drawdowns
+from backtest.analytics.drawdowns import drawdown_series, worst_drawdowns
 from backtest.analytics.inflation import real_cagr, real_values
 from backtest.analytics.periods import rolling_returns, trailing_returns
 from backtest.analytics.positions import contributions, contributions_by_year, holdings_at_end
@@ -286,9 +286,9 @@ def render_charts(a: Analysis) -> dict[str, bytes]:
         "value": C.value_chart(run.daily, run.events, a.bench_value, a.real_value),
         "growth": C.growth_chart(a.index, a.bench_index),
         "drawdown": C.drawdown_chart(
-            R.drawdown_series(a.index),
+            drawdown_series(a.index),
             None if a.bench_index is None else
-            R.drawdown_series(a.bench_index.ffill().fillna(1.0)).rename(a.benchmark_name)),
+            drawdown_series(a.bench_index.ffill().fillna(1.0)).rename(a.benchmark_name)),
         "allocation": C.allocation_chart(run.drift),
         "drift": C.drift_chart(run.drift, a.band),
         "annual": C.annual_chart(a.years, a.bench_years),

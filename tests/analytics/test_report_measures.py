@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from backtest.analytics import returns as R
-from backtest.analytics.drawdowns import drawdown_episodes, worst_drawdowns
+from backtest.analytics.drawdowns import drawdown_episodes, max_drawdown, worst_drawdowns
 from backtest.analytics.lots import lots_frame, replay_fills
 from backtest.analytics.periods import month_end_index, rolling_returns, trailing_returns
 from backtest.analytics.positions import contributions, contributions_by_year, holdings_at_end
@@ -86,7 +85,7 @@ def test_five_worst_drawdowns_from_a_hand_made_index():
         pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03"), pd.Timestamp("2024-01-05"))
     assert second["days"] == 3 and second["days_to_trough"] == 1
     # the worst episode is the run's max drawdown
-    md = R.max_drawdown(idx)
+    md = max_drawdown(idx)
     assert md.depth == pytest.approx(first["depth"]) and md.peak == first["peak"]
     assert len(worst_drawdowns(idx, n=2)) == 2
 

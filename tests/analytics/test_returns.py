@@ -10,6 +10,12 @@ import pandas as pd
 import pytest
 
 from backtest.analytics import returns as R
+from backtest.analytics.drawdowns import (
+    drawdown_depths,
+    drawdown_series,
+    max_drawdown,
+    max_drawdown_depth,
+)
 
 EXPECTED = Path(__file__).resolve().parents[1] / "fixtures" / "spec_examples" / "expected"
 
@@ -93,7 +99,7 @@ def test_constant_one_percent_a_month():
     assert idx.iloc[-1] == pytest.approx(1.01 ** 24)
     assert R.cagr(rets) == pytest.approx(1.01 ** 12 - 1)  # 0.12682503...
     assert R.cagr(rets) == pytest.approx(0.12682503013196977, abs=1e-12)
-    dd = R.max_drawdown(idx)
+    dd = max_drawdown(idx)
     assert dd.depth == 0.0 and dd.peak is None and dd.trough is None and dd.recovery is None
     assert R.volatility(rets) == pytest.approx(0.0, abs=1e-12)
     assert math.isnan(R.sharpe(rets))  # no spread: undefined
@@ -102,7 +108,7 @@ def test_constant_one_percent_a_month():
 
 def test_known_drawdown_with_peak_trough_and_recovery():
     idx = _index([1.0, 1.1, 1.2, 0.9, 1.0, 1.2, 1.3])
-    dd = R.max_drawdown(idx)
+    dd = max_drawdown(idx)
     assert dd.depth == pytest.approx(0.9 / 1.2 - 1)  # -25%
     assert dd.peak == idx.index[2]
     assert dd.trough == idx.index[3]
@@ -111,7 +117,7 @@ def test_known_drawdown_with_peak_trough_and_recovery():
 
 def test_drawdown_never_recovered():
     idx = _index([1.0, 0.8, 0.9])
-    dd = R.max_drawdown(idx)
+    dd = max_drawdown(idx)
     assert dd.depth == pytest.approx(-0.2)
     assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[1], None)
 
@@ -121,15 +127,37 @@ def test_drawdown_runs_from_the_first_sessions_index_not_the_base_before_it():
     # the running max taken over the index column itself: a first session at 0.95
     # that only rises has no drawdown; a fall after it counts from 0.95.
     idx = _index([0.95, 0.97, 1.0])
-    assert R.max_drawdown(idx).depth == 0.0
-    assert R.drawdown_series(idx).tolist() == pytest.approx([0.0, 0.0, 0.0])
+    assert max_drawdown(idx).depth == 0.0
+    assert drawdown_series(idx).tolist() == pytest.approx([0.0, 0.0, 0.0])
     idx = _index([0.95, 0.90, 0.96])
-    dd = R.max_drawdown(idx)
+    dd = max_drawdown(idx)
     assert dd.depth == pytest.approx(0.90 / 0.95 - 1)
     assert (dd.peak, dd.trough, dd.recovery) == (idx.index[0], idx.index[1], idx.index[2])
 
 
 # --------------------------------------------------------------------------- Sharpe, Sortino
+def test_annual_growth_of_an_end_index():
+    # 1.21 over two years of 252 sessions: sqrt(1.21) - 1 = 10% a year
+    assert R.annual_growth(1.21, 504) == pytest.approx(0.10, abs=1e-12)
+    assert R.annual_growth(0.0, 504) == -1.0  # nothing left
+    assert math.isnan(R.annual_growth(1.1, 0))
+    # cagr of returns is the same measure of their chained growth
+    rets = pd.Series([0.1, 0.1], index=pd.bdate_range("2024-01-01", periods=2))
+    assert R.cagr(rets, periods=2) == pytest.approx(R.annual_growth(1.21, 2, 2))
+
+
+def test_drawdown_depths_on_a_plain_array():
+    # running max 1, 1.2, 1.2, 1.2, 1.3, 1.3: 0.9 / 1.2 - 1 = -0.25, 0.65 / 1.3 - 1 = -0.5
+    idx = np.array([1.0, 1.2, 0.9, 1.2, 1.3, 0.65])
+    assert drawdown_depths(idx).tolist() == pytest.approx([0, 0, -0.25, 0, 0, -0.5])
+    assert max_drawdown_depth(idx) == pytest.approx(-0.5)
+    assert max_drawdown_depth(np.zeros(0)) == 0.0
+    assert max_drawdown_depth(np.array([1.0, 1.1])) == 0.0
+    # a missing value counts as 0 and does not reset the maximum; no value yet: 0
+    assert drawdown_depths(np.array([1.0, np.nan, 0.5])).tolist() == [0.0, 0.0, -0.5]
+    assert drawdown_depths(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]
+
+
 def test_sharpe_and_sortino_by_hand():
     r = pd.Series([0.01, -0.02, 0.03, 0.0], index=pd.date_range("2021-01-04", periods=4))
     mean = (0.01 - 0.02 + 0.03 + 0.0) / 4  # 0.005
@@ -185,6 +213,38 @@ def test_xirr_undefined_cases_are_nan():
     assert math.isnan(R.xirr(["2021-01-01", "2021-01-01"], [-1000, 1100]))  # one date
     assert math.isnan(R.xirr([], []))
     assert math.isnan(R.xirr(["2021-01-01"], [5.0]))
+
+
+def test_xirr_with_two_sign_changes_takes_the_rate_nearest_zero():
+    # -1000 + 2300 v - 1320 v^2 = 0 with v = 1 / (1 + r), whole years of 365 days:
+    # 1320 v^2 - 2300 v + 1000 = 0 has v = 1/1.1 and 1/1.2: r = 10% and 20%.
+    r = R.xirr(["2021-01-01", "2022-01-01", "2023-01-01"], [-1000, 2300, -1320])
+    assert r == pytest.approx(0.10, abs=1e-12)
+
+
+def test_xirr_fast_path_equals_the_scan_on_random_flows():
+    # Flows that change sign once (deposits, then withdrawals and a final value):
+    # xirr takes one bracketed solve; the general scan must find the same rate.
+    rng = np.random.default_rng(15)
+    checked = 0
+    for _ in range(150):
+        n = int(rng.integers(2, 40))
+        days = np.sort(rng.choice(int(rng.integers(n, 40 * 365)), n, replace=False))
+        dates = np.datetime64("2000-01-03", "D") + days.astype("timedelta64[D]")
+        k = int(rng.integers(1, n))  # deposits first, then money back
+        amounts = np.concatenate([-rng.uniform(10, 5000, k),
+                                  rng.uniform(0, 3, n - k) * rng.uniform(10, 5000, n - k)])
+        years = (days - days[0]) / R.DAYS_PER_YEAR
+        a = amounts / np.abs(amounts).max()
+        hi = min(60.0, 600.0 / years.max())
+        fast = R.xirr(dates, amounts)
+        scan = R._xirr_scan(years, a, hi)
+        assert fast == pytest.approx(scan, rel=1e-9, abs=1e-12, nan_ok=True)
+        # the same rate from dates as strings (the pandas route)
+        assert R.xirr([str(d) for d in dates], amounts) == pytest.approx(fast, rel=1e-12,
+                                                                          nan_ok=True)
+        checked += math.isfinite(fast)
+    assert checked > 100  # most cases have a rate in range, not only NaN on both sides
 
 
 def test_mwr_equals_annualised_twr_with_one_deposit_at_the_start():

@@ -85,6 +85,62 @@ def test_fetch_empty_download(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "returned no data" in result.output
 
 
+def _fetch(out, *extra, downloads=None):
+    def counting(tickers, start, end):
+        if downloads is not None:
+            downloads.append(tickers)
+        return _fake(tickers, start, end)
+
+    data_cli.DOWNLOADER = counting
+    try:
+        return CliRunner().invoke(cli, ["data", "fetch", "SPY", "--start", "2005-01-03",
+                                        "--out", str(out), *extra])
+    finally:
+        data_cli.DOWNLOADER = None
+
+
+def test_fetch_never_replaces_a_file_it_did_not_write(tmp_path):
+    # a user's own file and another tool's Parquet (the spec's tiny prices): one line,
+    # exit 2, nothing downloaded, the file byte for byte as it was
+    notes = tmp_path / "notes.parquet"
+    notes.write_text("my notes")
+    other = tmp_path / "prices.parquet"
+    other.write_bytes((ROOT / "tests/fixtures/spec_examples/data/tiny_prices.parquet")
+                      .read_bytes())
+    for path in (notes, other):
+        before = path.read_bytes()
+        downloads: list = []
+        result = _fetch(path, downloads=downloads)
+        assert result.exit_code == 2, result.output
+        lines = [x for x in result.output.splitlines() if x.strip()]
+        assert lines == [f"error: {path}: exists and was not written by backtest data fetch; "
+                         "nothing was touched: choose another --out, or add --force to "
+                         "replace it"]
+        assert downloads == [] and path.read_bytes() == before
+
+
+def test_fetch_replaces_its_own_file_and_any_file_with_force(tmp_path):
+    out = tmp_path / "p.parquet"
+    assert _fetch(out).exit_code == 0
+    assert _fetch(out).exit_code == 0  # its own earlier output: refreshed, no --force
+    notes = tmp_path / "notes.parquet"
+    notes.write_text("my notes")
+    result = _fetch(notes, "--force")
+    assert result.exit_code == 0, result.output
+    assert sorted(load_prices(notes).ticker.unique()) == ["SPY"]
+    assert _fetch(notes).exit_code == 0  # from then on it is the tool's file
+
+
+def test_fetch_through_a_symlink_writes_its_target(tmp_path):
+    target = tmp_path / "real.parquet"
+    link = tmp_path / "link.parquet"
+    link.symlink_to(target)
+    assert _fetch(link).exit_code == 0
+    assert link.is_symlink() and target.is_file()
+    assert _fetch(link).exit_code == 0  # the target is the tool's: replaced again
+    assert link.is_symlink()
+
+
 def test_help_has_examples():
     runner = CliRunner()
     for args in (["data"], ["data", "info"], ["data", "fetch"]):

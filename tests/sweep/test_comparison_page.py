@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sweep_kit import single_daily
 
 from backtest.analytics import returns as R
+from backtest.analytics.drawdowns import max_drawdown
 from backtest.cli.compare import compare as compare_cli
 from backtest.sweep import SerialExecutor, compare
 
@@ -24,7 +25,7 @@ def single(overrides: dict) -> dict:
     daily = single_daily(overrides)
     rets = R.daily_returns(daily)
     return {"final_value": float(daily["value"].iloc[-1]), "cagr": R.cagr(rets),
-            "max_drawdown": R.max_drawdown(R._dated_index(daily, "twr_index")).depth}
+            "max_drawdown": max_drawdown(R._dated_index(daily, "twr_index")).depth}
 
 
 @pytest.fixture(scope="module")
