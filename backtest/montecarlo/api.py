@@ -43,7 +43,8 @@ from backtest.montecarlo.results import MonteCarloResult, build_result, deflator
 from backtest.montecarlo.runner import Batch, PathResult, Payload, run_batch
 
 MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
-MIN_BATCH = 32  # paths per job at the least: the engine's array form needs several accounts
+MIN_BATCH = 16  # paths per job at the least: the engine's array form needs several accounts
+JOB_PATHS = 500  # paths per job below which fewer jobs are cut (one engine batch's set-up)
 SHORT_HISTORY_YEARS = 15  # below this the history may hold no full market cycle
 FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 
@@ -206,11 +207,18 @@ def history_years(first: dt.date, last: dt.date) -> float:
     return (last - first).days / 365.25
 
 
-def batches(payload: Payload, paths: int, workers: int) -> list[Batch]:
-    """Path indices cut into batches (several per worker, so the load evens out)."""
-    size = max(1, min(MAX_BATCH, math.ceil(paths / max(1, workers * 8))))
-    return [Batch(payload, tuple(range(i, min(paths, i + size))))
-            for i in range(0, paths, size)]
+def job_sizes(paths: int, workers: int) -> list[int]:
+    """How many paths each job gets: a few jobs a worker (for the progress bar and an
+    even load), never fewer than `JOB_PATHS` paths a job where there are enough,
+    nor more jobs than workers when there are not (an engine batch costs about the
+    same per session whatever its size, so small jobs cost the most), nor more than
+    `MAX_BATCH` paths a job; sizes differ by at most one."""
+    workers = max(1, workers)
+    jobs = min(workers * 4, max(workers, paths // JOB_PATHS), max(1, paths // MIN_BATCH))
+    jobs = max(jobs, math.ceil(paths / MAX_BATCH), 1)
+    jobs = min(jobs, max(1, paths))
+    base, extra = divmod(paths, jobs)
+    return [base + (k < extra) for k in range(jobs)]
 
 
 def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
@@ -218,10 +226,10 @@ def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
               source: Path | None = None) -> list[PathResult]:
     """Run the given path indices of `payload` on `executor`, in any order."""
     indices = list(paths)
-    # a few jobs a worker (for the progress bar), each large enough for the batch engine
-    per_job = math.ceil(len(indices) / max(1, executor.workers * 4))
-    size = max(1, min(MAX_BATCH, max(MIN_BATCH, per_job)))
-    work = [Batch(payload, tuple(indices[i:i + size])) for i in range(0, len(indices), size)]
+    work, at = [], 0
+    for size in job_sizes(len(indices), executor.workers) if indices else []:
+        work.append(Batch(payload, tuple(indices[at:at + size])))
+        at += size
     results: list[PathResult] = []
     for batch, out in executor.map_unordered(run_batch, work):
         if isinstance(out, OverflowError | BacktestError):  # the user's history and years
@@ -333,7 +341,7 @@ def withdrawal_rates(payload: Payload, paths: int, executor, *, inflation: float
     real_factor = float(deflator(n, inflation)[-1]) if n else 1.0
 
     def evaluate(rate: float) -> RT.RateStats:
-        p = replace(payload, plan=rate_plan(plan, rate, inflation, every))
+        p = replace(payload, plan=rate_plan(plan, rate, inflation, every), measures=False)
         return RT.stats_of(run_paths(p, range(paths), executor), real_factor)
 
     return RT.find_rates(evaluate, start=plan.starting_balance, confidence=confidence,
