@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +41,7 @@ from backtest.montecarlo.plan import (
     withdrawal_frequency,
 )
 from backtest.montecarlo.results import MonteCarloResult, build_result, deflator
-from backtest.montecarlo.runner import Batch, PathResult, Payload, run_batch
+from backtest.montecarlo.runner import MEMORY, Batch, PathResult, Payload, run_batch
 
 MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
 MIN_BATCH = 16  # paths per job at the least: the engine's array form needs several accounts
@@ -103,6 +104,27 @@ def check_options(years: float, paths: int, method: str, block: int,
         raise MonteCarloError(f"rate steps is {rate_steps}: from 1 to 30 halvings")
     if not (math.isfinite(rate_high) and 0 < rate_high <= 1):
         raise MonteCarloError(f"rate high is {rate_high}: a yearly rate above 0 and at most 1")
+
+
+UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20,
+         "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+         "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+
+
+def parse_memory(text: str | int | float | None) -> int:
+    """`--memory 2GB`, `512MB` or bytes: the memory budget of one worker, in bytes
+    (binary units: 1 GB = 1024**3 bytes, the default budget). None: the default."""
+    if text is None:
+        return MEMORY
+    raw = str(text).strip()
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)", raw)
+    unit = m.group(2).lower() if m else ""
+    if m and unit in UNITS:
+        size = float(m.group(1)) * UNITS[unit]
+        if math.isfinite(size) and size >= 1:
+            return int(size)
+    raise MonteCarloError(f"memory is {raw!r}: a size in bytes (536870912) or with a unit "
+                          "(512MB, 2GB), more than 0", source="--memory")
 
 
 def parse_withdrawal(text: str | float) -> tuple[float | None, float | None]:
@@ -255,7 +277,8 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
              withdrawal: str | float | None = None, every: str = "month",
              indexed: str | float | None = None, confidence: float = 0.95,
              rate_paths: int | None = RT.DEFAULT_PATHS, rate_steps: int = RT.DEFAULT_STEPS,
-             rate_high: float = RT.DEFAULT_HIGH) -> MonteCarloResult:
+             rate_high: float = RT.DEFAULT_HIGH,
+             memory: str | int | None = None) -> MonteCarloResult:
     """Run `paths` synthetic futures of `years` x 252 sessions of a strategy.
 
     strategy_or_path: a `Strategy` or a strategy file.
@@ -276,6 +299,10 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     confidence, rate_paths, rate_steps, rate_high: the safe and perpetual withdrawal
                       rates (`backtest.montecarlo.rates`) over the first `rate_paths`
                       paths (0: none), by `rate_steps` halvings of [0, rate_high].
+    memory:           bytes, or a size such as "512MB" or "2GB" (`parse_memory`): what
+                      one worker's engine batch may hold (default 1 GB); a smaller
+                      budget runs a job in more, smaller engine batches, with the same
+                      results.
 
     A local process pool starts its workers with forkserver (or spawn): in a
     script, call this under ``if __name__ == "__main__":``.
@@ -283,6 +310,7 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     rate_paths = min(paths, RT.DEFAULT_PATHS if rate_paths is None else rate_paths)
     check_options(years, paths, method, block, inflation, confidence, rate_paths, rate_steps,
                   rate_high)
+    budget = parse_memory(memory)
     setup = prepare(strategy_or_path, years, start=start, end=end, inflation=inflation)
     if method == "block-bootstrap" and block >= setup.history.days:
         raise MonteCarloError(
@@ -293,7 +321,7 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     plan = setup.plan
     if withdrawal is not None:
         plan = option_plan(plan, withdrawal, every, parse_indexed(indexed, inflation))
-    payload = Payload(setup.history, plan, int(seed), method, int(block))
+    payload = Payload(setup.history, plan, int(seed), method, int(block), memory=budget)
     own = executor is None
     if own:
         from backtest.sweep.executors import LocalExecutor, SerialExecutor
