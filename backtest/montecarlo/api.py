@@ -368,9 +368,15 @@ def withdrawal_rates(payload: Payload, paths: int, executor, *, inflation: float
     n = len(plan.sessions)
     real_factor = float(deflator(n, inflation)[-1]) if n else 1.0
 
-    def evaluate(rate: float) -> RT.RateStats:
-        p = replace(payload, plan=rate_plan(plan, rate, inflation, every), measures=False)
-        return RT.stats_of(run_paths(p, range(paths), executor), real_factor)
+    def evaluate(rates: Sequence[float]) -> list[RT.RateStats]:
+        """Every rate's paths, run together (one set of jobs): the results by rate."""
+        plans = [rate_plan(plan, rate, inflation, every) for rate in rates]
+        p = replace(payload, plans=tuple(plans), plan_paths=paths, measures=False)
+        out = run_paths(p, range(paths * len(plans)), executor)
+        by_plan: list[list[PathResult]] = [[] for _ in plans]
+        for r in out:  # path index k * paths + i: path i at the k-th rate
+            by_plan[r.path // paths].append(r)
+        return [RT.stats_of(rs, real_factor) for rs in by_plan]
 
     return RT.find_rates(evaluate, start=plan.starting_balance, confidence=confidence,
                          paths=paths, steps=steps, high=high, every=every)

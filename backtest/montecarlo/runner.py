@@ -49,6 +49,16 @@ class Payload:
     # False: only what the withdrawal-rate search reads (final value, withdrawals
     # paid, success); twr, cagr, mwr and max_drawdown are left NaN
     measures: bool = True
+    # Several plans on the same paths (the rate search): path index k * plan_paths + i
+    # is market path i under plans[k]; empty: every path runs `plan`
+    plans: tuple[Plan, ...] = ()
+    plan_paths: int = 0
+
+    def of(self, path: int) -> tuple[Plan, int]:
+        """The plan path `path` runs and the index of its market (its generator)."""
+        if not self.plans:
+            return self.plan, path
+        return self.plans[path // self.plan_paths], path % self.plan_paths
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,20 +162,24 @@ def simulate_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
     morning = plan.strategy.account.window != "afternoon"
     dividends = bool(h.dividend_yield.any())
     open_, close, dividend = _buffers(count, n, t, morning, dividends)
-    for k, path in enumerate(paths):
-        idx = resample_indices(h.days, n, path_rng(payload.seed, path), payload.method,
-                               payload.block)
+    runs = [payload.of(path) for path in paths]
+    for k, (_, market_path) in enumerate(runs):
+        idx = resample_indices(h.days, n, path_rng(payload.seed, market_path),
+                               payload.method, payload.block)
         prices_into(h, idx, open_[k] if morning else None, close[k],
                     dividend[k] if dividends else None)
     sims: list[Simulation] = []
-    for k in range(count):
+    templates: dict[int, Simulation] = {}  # by plan: the first path's simulation
+    for k, (path_plan, _) in enumerate(runs):
         market = Market(sessions=plan.sessions, tickers=h.tickers, open=open_[k],
                         close=close[k], dividend=dividend[k], has_open=h.has_open)
-        sims.append(Simulation(plan.strategy, market, like=sims[0] if sims else None))
+        sim = Simulation(path_plan.strategy, market, like=templates.get(id(path_plan)))
+        templates.setdefault(id(path_plan), sim)
+        sims.append(sim)
     state = EngineBatch(sims, tables=False, close=close, open_=open_, dividend=dividend).run()
     ffill = close if not np.isnan(close).any() else np.stack([s._close_ffill for s in sims])
     values, _ = batch_values(sims, state, ffill)
-    return [_measure(path, values[k], sims[k], plan, payload.measures)
+    return [_measure(path, values[k], sims[k], runs[k][0], payload.measures)
             for k, path in enumerate(paths)]
 
 

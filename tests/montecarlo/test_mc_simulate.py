@@ -315,3 +315,33 @@ def test_cagr_and_mwr_are_not_annualised_under_three_weeks(tmp_path):
     assert longer.paths["cagr"].notna().all() and longer.paths["mwr"].notna().all()
     twr = longer.paths["twr"].to_numpy()
     np.testing.assert_allclose(longer.paths["cagr"], (1 + twr) ** (252 / 20) - 1)
+
+
+@pytest.mark.parametrize("safe_at, perpetual_at", [(0.0371, 0.052), (0.2, 0.01), (0.1, None)])
+def test_rate_search_in_rounds_finds_what_one_bisection_finds(safe_at, perpetual_at):
+    from backtest.montecarlo import rates as RT
+
+    start, steps, high = 1000.0, 7, 0.15
+
+    def stats(r: float) -> RT.RateStats:  # success falls at safe_at, the median at perpetual_at
+        median = start * (1.5 if perpetual_at is not None and r <= perpetual_at else 0.5)
+        return RT.RateStats(1.0 if r <= safe_at else 0.5, median)
+
+    rounds: list[list[float]] = []
+
+    def evaluate(rates):
+        rounds.append(list(rates))
+        return [stats(r) for r in rates]
+
+    found = RT.find_rates(evaluate, start=start, confidence=0.95, paths=10, steps=steps,
+                          high=high, every="month")
+    safe = RT.largest(lambda r: stats(r).success >= 0.95, high, steps)
+    assert (found.safe, found.safe_at_least) == safe
+    if perpetual_at is None or stats(0.0).median_real_final < start:
+        assert found.perpetual is None
+    else:
+        perpetual = RT.largest(lambda r: stats(r).median_real_final >= start, high, steps)
+        assert (found.perpetual, found.perpetual_at_least) == perpetual
+    # the top and 0 first, then two halvings a round: at most 1 + ceil(7 / 2) rounds
+    assert rounds[0] == [0.0, high] and len(rounds) <= 1 + 4
+    assert found.evaluations == sum(len(r) for r in rounds)
