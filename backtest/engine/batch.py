@@ -172,7 +172,12 @@ class Batch:
         self.next_active = np.append(np.minimum.accumulate(idx[::-1])[::-1], self.n)
         # The one plain withdrawal due on a session (0: none), which the array form pays.
         self.w_amount = np.zeros((A, self.n))
+        done: dict[int, int] = {}  # id(requests_at) -> the first account with it
         for a, s in enumerate(self.sims):
+            b = done.setdefault(id(s.requests_at), a)
+            if b != a:  # a shared schedule (paths of one plan): the same withdrawals
+                self.w_amount[a] = self.w_amount[b]
+                continue
             for i, reqs in s.requests_at.items():
                 if len(reqs) == 1 and type(reqs[0]) is Withdrawal and \
                         getattr(reqs[0], "fraction", None) is None:

@@ -211,13 +211,13 @@ def prices_into(h: History, idx: np.ndarray, open_: np.ndarray | None, close: np
     """`paths.prices_from_ratios` written into the given (sessions x tickers) arrays:
     the same operations, so the same prices as `path_market` (no temporaries: the
     days are gathered straight into `close` and chained there)."""
-    np.take(h.close_ratio, idx, axis=0, out=close)
+    np.take(h.close_ratio, idx, axis=0, out=close, mode="clip")  # "raise" would buffer
     np.cumprod(close, axis=0, out=close)
     close *= h.start_close[None, :]
     if len(close):
         for out, ratio in ((open_, h.open_ratio), (dividend, h.dividend_yield)):
             if out is not None:
-                np.take(ratio, idx, axis=0, out=out)
+                np.take(ratio, idx, axis=0, out=out, mode="clip")
                 out[0] *= h.start_close
                 out[1:] *= close[:-1]
 
