@@ -61,6 +61,21 @@ def _stack(arrays: list[np.ndarray]) -> np.ndarray:
 _col_sum = sum_last
 
 
+def _sorted_by(order: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each (rows x k) array's rows in `order` (`take_along_axis`, with less overhead)."""
+    k = order.shape[1]
+    flat = order + np.arange(0, order.shape[0] * k, k)[:, None]
+    return [np.take(a, flat) for a in arrays]
+
+
+def _next_or(s_ratio: np.ndarray, last: float) -> np.ndarray:
+    """Each sorted slice's next fill ratio (`last` after the last slice)."""
+    out = np.empty_like(s_ratio)
+    out[:, :-1] = s_ratio[:, 1:]
+    out[:, -1] = last
+    return out
+
+
 def waterfill_rows(values: np.ndarray, targets: Sequence[float],
                    amounts: np.ndarray) -> np.ndarray:
     """`allocation.waterfill_deposit` for one pie in many accounts at once
@@ -72,19 +87,15 @@ def waterfill_rows(values: np.ndarray, targets: Sequence[float],
     cap = np.asarray(targets, dtype=float)[None, :] * total[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = values / cap
-    order = np.argsort(ratio, axis=1, kind="stable")
-    s_cap = np.take_along_axis(cap, order, axis=1)
-    s_val = np.take_along_axis(values, order, axis=1)
-    s_ratio = np.take_along_axis(ratio, order, axis=1)
-    cum_cap = np.cumsum(s_cap, axis=1)
-    cum_val = np.cumsum(s_val, axis=1)
-    upper = np.minimum(np.concatenate([s_ratio[:, 1:], np.full((len(held), 1), np.inf)],
-                                      axis=1), 1.0)
-    ok = upper * cum_cap - cum_val >= (amounts - 1e-12 * total)[:, None]
-    first = np.argmax(ok, axis=1)
-    rows = np.arange(len(held))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.minimum((amounts + cum_val[rows, first]) / cum_cap[rows, first], 1.0)
+        order = np.argsort(ratio, axis=1, kind="stable")
+        s_cap, s_val, s_ratio = _sorted_by(order, cap, values, ratio)
+        cum_cap = np.cumsum(s_cap, axis=1)
+        cum_val = np.cumsum(s_val, axis=1)
+        upper = np.minimum(_next_or(s_ratio, np.inf), 1.0)
+        ok = upper * cum_cap - cum_val >= (amounts - 1e-12 * total)[:, None]
+        first = np.argmax(ok, axis=1)
+        at = first + np.arange(0, len(held) * values.shape[1], values.shape[1])
+        level = np.minimum((amounts + np.take(cum_val, at)) / np.take(cum_cap, at), 1.0)
     level = np.where(ok.any(axis=1), level, 1.0)
     out = np.maximum(0.0, level[:, None] * cap - values)
     out = np.where((held <= 0)[:, None], cap, out)
@@ -103,17 +114,14 @@ def waterfill_withdrawal_rows(values: np.ndarray, targets: Sequence[float],
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cap > 0, values / cap, np.inf)
         order = np.argsort(-ratio, axis=1, kind="stable")
-        s_cap = np.take_along_axis(cap, order, axis=1)
-        s_val = np.take_along_axis(values, order, axis=1)
-        s_ratio = np.take_along_axis(ratio, order, axis=1)
+        s_cap, s_val, s_ratio = _sorted_by(order, cap, values, ratio)
         cum_cap = np.cumsum(s_cap, axis=1)
         cum_val = np.cumsum(s_val, axis=1)
-        lower = np.maximum(np.concatenate([s_ratio[:, 1:], np.zeros((len(held), 1))],
-                                          axis=1), 1.0)
+        lower = np.maximum(_next_or(s_ratio, 0.0), 1.0)
         ok = cum_val - lower * cum_cap >= (amounts - 1e-12 * (total + amounts))[:, None]
         first = np.argmax(ok, axis=1)
-        rows = np.arange(len(held))
-        level = np.maximum((cum_val[rows, first] - amounts) / cum_cap[rows, first], 1.0)
+        at = first + np.arange(0, len(held) * values.shape[1], values.shape[1])
+        level = np.maximum((np.take(cum_val, at) - amounts) / np.take(cum_cap, at), 1.0)
         level = np.where(ok.any(axis=1), level, 1.0)
         out = np.maximum(0.0, values - level[:, None] * cap)
     out = np.where((total <= 0)[:, None], values, out)
