@@ -55,17 +55,18 @@ print(base, hwm(), max(engine_batches(payload, int(sys.argv[2]))))
 """
 
 
-def worker_peak(strategy, paths: int) -> dict:
-    """Peak memory of one worker running one job of `paths` paths (a fresh process
-    that gets the payload, as a pool worker does)."""
+def worker_peak(strategy, total: int, workers: int) -> dict:
+    """Peak memory of one worker running the largest job of a run of `total` paths
+    (a fresh process that gets the payload, as a pool worker does)."""
     import pickle
     import tempfile
 
-    from backtest.montecarlo.api import prepare
-    from backtest.montecarlo.runner import Payload
+    from backtest.montecarlo.api import job_sizes, prepare
+    from backtest.montecarlo.runner import Payload, capacity
 
     setup = prepare(strategy, 30)
     payload = Payload(setup.history, setup.plan, 1, "block-bootstrap", 21)
+    paths = max(job_sizes(total, workers, capacity(payload)))  # as montecarlo.api cuts
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "payload.pickle"
         path.write_bytes(pickle.dumps(payload))
@@ -93,7 +94,6 @@ def cpu_per_path(strategy, paths: int) -> float:
 
 def main() -> None:
     from backtest.montecarlo import simulate
-    from backtest.montecarlo.api import job_sizes
     from backtest.sweep import LocalExecutor
 
     ap = argparse.ArgumentParser(prog="python -m bench.batch")
@@ -111,8 +111,8 @@ def main() -> None:
             t, cpu = time.perf_counter(), time.process_time()
             result = simulate(strategy, years=30, paths=args.paths, seed=1, executor=pool)
             seconds, parent = time.perf_counter() - t, time.process_time() - cpu
-        job = max(job_sizes(args.paths, args.workers))  # the largest job, as montecarlo.api
-        mem = worker_peak(strategy, job)
+        mem = worker_peak(strategy, args.paths, args.workers)
+        job = mem["job_paths"]
         rows.append({"workload": f"MC {name}", "paths": len(result.paths),
                      "seconds": round(seconds, 2),
                      "paths_per_second": round(len(result.paths) / seconds, 1),

@@ -41,7 +41,14 @@ from backtest.montecarlo.plan import (
     withdrawal_frequency,
 )
 from backtest.montecarlo.results import MonteCarloResult, build_result, deflator
-from backtest.montecarlo.runner import MEMORY, Batch, PathResult, Payload, run_batch
+from backtest.montecarlo.runner import (
+    MEMORY,
+    Batch,
+    PathResult,
+    Payload,
+    capacity,
+    run_batch,
+)
 
 MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
 MIN_BATCH = 16  # paths per job at the least: the engine's array form needs several accounts
@@ -229,16 +236,20 @@ def history_years(first: dt.date, last: dt.date) -> float:
     return (last - first).days / 365.25
 
 
-def job_sizes(paths: int, workers: int) -> list[int]:
-    """How many paths each job gets: a few jobs a worker (for the progress bar and an
-    even load), never fewer than `JOB_PATHS` paths a job where there are enough,
-    nor more jobs than workers when there are not (an engine batch costs about the
-    same per session whatever its size, so small jobs cost the most), nor more than
-    `MAX_BATCH` paths a job; sizes differ by at most one."""
+def job_sizes(paths: int, workers: int, capacity: int = MAX_BATCH) -> list[int]:
+    """How many paths each job gets (sizes differ by at most one).
+
+    An engine batch costs about the same per session whatever its size, so jobs
+    are as large as one engine batch may be (`capacity` paths in the memory
+    budget, at most `MAX_BATCH`), in whole rounds of `workers` jobs; a few jobs a
+    worker where there are `JOB_PATHS` paths a job or more (the progress bar);
+    and every worker busy once there are `MIN_BATCH` paths each."""
     workers = max(1, workers)
-    jobs = min(workers * 4, max(workers, paths // JOB_PATHS), max(1, paths // MIN_BATCH))
-    jobs = max(jobs, math.ceil(paths / MAX_BATCH), 1)
-    jobs = min(jobs, max(1, paths))
+    jobs = math.ceil(paths / max(1, min(MAX_BATCH, capacity)))
+    jobs = max(jobs, min(workers * 4, paths // JOB_PATHS), min(workers, paths // MIN_BATCH))
+    if jobs > workers:
+        jobs = math.ceil(jobs / workers) * workers
+    jobs = max(1, min(jobs, paths))
     base, extra = divmod(paths, jobs)
     return [base + (k < extra) for k in range(jobs)]
 
@@ -249,7 +260,8 @@ def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
     """Run the given path indices of `payload` on `executor`, in any order."""
     indices = list(paths)
     work, at = [], 0
-    for size in job_sizes(len(indices), executor.workers) if indices else []:
+    sizes = job_sizes(len(indices), executor.workers, capacity(payload)) if indices else []
+    for size in sizes:
         work.append(Batch(payload, tuple(indices[at:at + size])))
         at += size
     results: list[PathResult] = []

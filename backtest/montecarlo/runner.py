@@ -145,13 +145,15 @@ def run_path(payload: Payload, path: int) -> PathResult:
 
 
 def path_bytes(payload: Payload) -> int:
-    """Memory one path of a batch holds while it runs: its open, close, dividend and
-    last-close arrays (sessions x tickers) and a few per-session histories."""
+    """Memory one path of a batch holds while it runs: its close array, its open and
+    dividend arrays when they are read (a morning window; a history that pays
+    dividends), and about twenty per-session histories (flows, cash, values, the
+    results kept until the job returns). Measured by `bench.batch` (a worker's
+    peak, its imports included, against the budget)."""
     n, t = len(payload.plan.sessions), len(payload.history.tickers)
-    arrays = 5 if payload.plan.strategy.account.window != "afternoon" else 4
-    if not payload.history.dividend_yield.any():  # one row of zeros for every path
-        arrays -= 1
-    return 8 * n * (arrays * t + 12)
+    arrays = 1 + (payload.plan.strategy.account.window != "afternoon")
+    arrays += bool(payload.history.dividend_yield.any())  # else one row of zeros for all
+    return 8 * n * (arrays * t + 20)
 
 
 def simulate_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
@@ -272,11 +274,15 @@ def run_batch(batch: Batch) -> list[PathResult]:
     return out
 
 
+def capacity(payload: Payload) -> int:
+    """Paths one engine batch may hold within the payload's memory budget."""
+    return max(1, payload.memory // path_bytes(payload))
+
+
 def engine_batches(payload: Payload, paths: int) -> list[int]:
     """The sizes of the engine batches a job of `paths` paths runs in: as few as the
     memory budget allows, of sizes that differ by at most one (the set-up of an
     engine batch costs the same whatever its size)."""
-    size = max(1, payload.memory // path_bytes(payload))
-    count = max(1, -(-paths // size))
+    count = max(1, -(-paths // capacity(payload)))
     base, extra = divmod(paths, count)
     return [base + (k < extra) for k in range(count) if base + (k < extra)]
