@@ -256,8 +256,14 @@ def job_sizes(paths: int, workers: int, capacity: int = MAX_BATCH) -> list[int]:
 
 def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
               progress: Callable[[int, int], None] | None = None, *,
-              source: Path | None = None) -> list[PathResult]:
-    """Run the given path indices of `payload` on `executor`, in any order."""
+              source: Path | None = None, values: np.ndarray | None = None
+              ) -> list[PathResult]:
+    """Run the given path indices of `payload` on `executor`, in any order.
+
+    values: (paths x sessions), row k for the k-th index of `paths`: each result's
+    daily values are copied there as it arrives and the result keeps that row (the
+    run holds one array, not one per path beside the table built from them)."""
+    row = {p: k for k, p in enumerate(paths)} if values is not None else {}
     indices = list(paths)
     work, at = [], 0
     sizes = job_sizes(len(indices), executor.workers, capacity(payload)) if indices else []
@@ -275,6 +281,10 @@ def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
         if isinstance(out, BaseException):
             raise RuntimeError(f"paths {batch.paths[0]}-{batch.paths[-1]} failed: "
                                f"{type(out).__name__}: {out}") from out
+        if values is not None:
+            for k, r in enumerate(out):
+                values[row[r.path]] = r.value
+                out[k] = replace(r, value=values[row[r.path]])
         results.extend(out)
         if progress is not None:
             progress(len(results), len(indices))
@@ -340,8 +350,9 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
 
         executor = SerialExecutor() if workers == 1 else LocalExecutor(workers)
     try:
+        values = np.empty((paths, len(plan.sessions)))
         results = run_paths(payload, range(paths), executor, progress,
-                            source=setup.strategy.source)
+                            source=setup.strategy.source, values=values)
         rates = None
         if rate_paths and plan.starting_balance > 0:
             rates = withdrawal_rates(payload, rate_paths, executor, inflation=inflation,
@@ -365,7 +376,8 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
         "withdrawal_schedule": list(plan.coverage),
         **(rates.as_dict() if rates is not None else {}),
     }
-    return build_result(setup.strategy.name, results, plan.sessions, seed=int(seed),
+    return build_result(setup.strategy.name, results, plan.sessions, values=values,
+                        seed=int(seed),
                         inflation=float(inflation),
                         scheduled_withdrawals=plan.scheduled_withdrawals,
                         settings=settings, warnings=setup.warnings)

@@ -192,9 +192,13 @@ def path_table(results: Sequence[PathResult], seed: int, inflation: float) -> pd
 
 def build_result(name: str, results: Sequence[PathResult], dates: np.ndarray, *, seed: int,
                  inflation: float, scheduled_withdrawals: float, settings: dict[str, Any],
-                 warnings: Sequence[str] = ()) -> MonteCarloResult:
+                 warnings: Sequence[str] = (), values: np.ndarray | None = None
+                 ) -> MonteCarloResult:
+    """The run's tables. values: the paths' daily values already in one array, in
+    path order (else they are stacked from the results)."""
     rs = sorted(results, key=lambda r: r.path)
-    values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
+    if values is None or len(values) != len(rs):
+        values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
     table = path_table(rs, seed, inflation)
     withdraws = scheduled_withdrawals > 0 or bool(settings.get("withdraws"))
     success = float(table["success"].mean()) if withdraws and len(table) else math.nan
