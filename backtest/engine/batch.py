@@ -147,6 +147,12 @@ class Batch:
         self.dividend = (dividend if dividend is not None
                          else _stack([s.market.dividend for s in sims]))
         self.has_open = np.array([s.market.has_open for s in sims])
+        # pays_on[i]: some account may be paid a dividend on session i (NaN included)
+        d = self.dividend
+        if d.ndim == 3 and len(d) and d.strides[0] == 0:  # one row shared by every account
+            d = d[0][None]
+        self.pays_on = ((d != 0).any(axis=(0, 2)) if d.any()
+                        else np.zeros(self.n, dtype=bool))
         # Shared histories: each simulation's arrays become rows (views) of these.
         self.deposits = np.zeros((A, self.n))
         self.withdrawals = np.zeros((A, self.n))
@@ -333,7 +339,7 @@ class Batch:
         dep = self.deposit_in[idx, i]
         self.cash[idx] += dep
         self.deposits[idx, i] = dep
-        if len(cols):
+        if len(cols) and self.pays_on[i]:  # else every account is paid 0.0
             shares = self.units[idx][:, :len(cols)] / self.scale[idx][:, None]
             paid = _col_sum(shares * self.dividend[idx, i][:, cols])
             self.dividends[idx, i] = paid
@@ -454,11 +460,12 @@ class Batch:
             return
         acc = idx[rows]
         scale = self.scale[acc]
-        values = self._node_values(acc, fill[rows], lay, leaf_pos, leaf_ids, cols)
+        fill_go = fill if len(rows) == len(idx) else fill[rows]  # usually every account
+        values = self._node_values(acc, fill_go, lay, leaf_pos, leaf_ids, cols)
         amt = self._split(values, excess[rows], lay, waterfill_rows)
         dollars = amt[:, leaf_pos]
         buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
-        price = fill[rows][:, cols[leaf_ids]]
+        price = fill_go[:, cols[leaf_ids]]
         with np.errstate(divide="ignore", invalid="ignore"):
             exact = np.where(buy, dollars / price * scale[:, None], 0.0)
         units = np.floor(exact + GRID_EPS).astype(np.int64)
