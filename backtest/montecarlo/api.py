@@ -47,6 +47,7 @@ from backtest.montecarlo.runner import (
     PathResult,
     Payload,
     capacity,
+    release_buffers,
     run_batch,
 )
 
@@ -358,6 +359,7 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
             rates = withdrawal_rates(payload, rate_paths, executor, inflation=inflation,
                                      confidence=confidence, steps=rate_steps, high=rate_high)
     finally:
+        release_buffers()  # what ran in this process (a serial executor) is done
         if own:
             executor.close()
     h = setup.history

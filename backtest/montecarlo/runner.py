@@ -208,6 +208,12 @@ def _buffers(count: int, n: int, t: int, morning: bool = True,
     return open_[:count], close[:count], div[:count]
 
 
+def release_buffers() -> None:
+    """Let this process's price arrays go (a run in this process has ended; a pool
+    worker keeps them for its next job)."""
+    _BUFFERS.clear()
+
+
 def prices_into(h: History, idx: np.ndarray, open_: np.ndarray | None, close: np.ndarray,
                 dividend: np.ndarray | None) -> None:
     """`paths.prices_from_ratios` written into the given (sessions x tickers) arrays:
