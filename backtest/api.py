@@ -320,7 +320,8 @@ def simulate(strategy: Strategy | str | Path, years: float = 30, paths: int = 10
 
     The full account model runs on `paths` bootstrapped price paths of `years`
     x 252 sessions; `options` are those of `backtest simulate` (`method`,
-    `block`, `start`, `end`, `inflation`, `progress`).
+    `block`, `start`, `end`, `inflation`, `progress`, `memory`: a worker's memory
+    budget, bytes or "512MB", "2GB").
     """
     s = _strategy(strategy)
     return app.monte_carlo(s.definition, years, paths, seed=seed, executor=executor,

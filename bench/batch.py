@@ -5,7 +5,9 @@ Runs `bench/mc.yaml` (10-ticker nested pie, 30-year paths) through
 deposits and once as a retirement plan ($1,000,000 to start, $4,000 withdrawn
 every month), and writes paths per second and the peak memory of the run to
 bench/batch_results.json, with the peak memory of one worker's job (a fresh
-process) against the budget of 1 GB per worker.
+process) against the budget of 1 GB per worker, the parent's CPU time (result
+building) and the CPU per path of one job run serially in this process
+(`--cpu-paths`; the engine's own cost, whatever else the machine runs).
 
     python -m bench.batch                # 10,000 paths each
     python -m bench.batch --paths 2000
@@ -40,7 +42,7 @@ def plans():
 
 WORKER = """
 import pickle, sys
-from backtest.montecarlo.runner import Batch, path_bytes, run_batch
+from backtest.montecarlo.runner import Batch, engine_batches, run_batch
 def hwm():  # this process's peak resident memory, MB (ru_maxrss survives exec)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -49,21 +51,22 @@ with open(sys.argv[1], "rb") as f:
     payload = pickle.load(f)
 base = hwm()
 run_batch(Batch(payload, tuple(range(int(sys.argv[2])))))
-print(base, hwm(), payload.memory // path_bytes(payload))
+print(base, hwm(), max(engine_batches(payload, int(sys.argv[2]))))
 """
 
 
-def worker_peak(strategy, paths: int) -> dict:
-    """Peak memory of one worker running one job of `paths` paths (a fresh process
-    that gets the payload, as a pool worker does)."""
+def worker_peak(strategy, total: int, workers: int) -> dict:
+    """Peak memory of one worker running the largest job of a run of `total` paths
+    (a fresh process that gets the payload, as a pool worker does)."""
     import pickle
     import tempfile
 
-    from backtest.montecarlo.api import prepare
-    from backtest.montecarlo.runner import Payload
+    from backtest.montecarlo.api import job_sizes, prepare
+    from backtest.montecarlo.runner import Payload, capacity
 
     setup = prepare(strategy, 30)
     payload = Payload(setup.history, setup.plan, 1, "block-bootstrap", 21)
+    paths = max(job_sizes(total, workers, capacity(payload)))  # as montecarlo.api cuts
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "payload.pickle"
         path.write_bytes(pickle.dumps(payload))
@@ -74,6 +77,21 @@ def worker_peak(strategy, paths: int) -> dict:
             "worker_mb_before": round(float(base)), "worker_peak_mb": round(float(peak))}
 
 
+def cpu_per_path(strategy, paths: int) -> float:
+    """CPU ms per path of one job in this process (no rate search, no result
+    building), after a warm-up job: the engine's cost, free of the pool and of the
+    other processes sharing the machine."""
+    from backtest.montecarlo.api import prepare
+    from backtest.montecarlo.runner import Batch, Payload, run_batch
+
+    setup = prepare(strategy, 30)
+    payload = Payload(setup.history, setup.plan, 1, "block-bootstrap", 21)
+    run_batch(Batch(payload, tuple(range(paths))))
+    t = time.process_time()
+    run_batch(Batch(payload, tuple(range(paths))))
+    return 1000 * (time.process_time() - t) / paths
+
+
 def main() -> None:
     from backtest.montecarlo import simulate
     from backtest.sweep import LocalExecutor
@@ -82,24 +100,32 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", nargs="*", default=["deposits", "withdrawals"])
+    ap.add_argument("--cpu-paths", type=int, default=400,
+                    help="paths of the serial CPU-per-path measurement (0: none)")
     args = ap.parse_args()
     rows = []
     for name, strategy in plans().items():
         if name not in args.only:
             continue
         with LocalExecutor(args.workers) as pool:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             result = simulate(strategy, years=30, paths=args.paths, seed=1, executor=pool)
-            seconds = time.perf_counter() - t
-        job = max(1, min(2000, -(-args.paths // (args.workers * 8))))  # as montecarlo.api
-        mem = worker_peak(strategy, job)
+            seconds, parent = time.perf_counter() - t, time.process_time() - cpu
+        mem = worker_peak(strategy, args.paths, args.workers)
+        job = mem["job_paths"]
         rows.append({"workload": f"MC {name}", "paths": len(result.paths),
                      "seconds": round(seconds, 2),
                      "paths_per_second": round(len(result.paths) / seconds, 1),
-                     "workers": args.workers, **mem})
+                     "workers": args.workers, "parent_cpu_seconds": round(parent, 2),
+                     "rate_evaluations": result.settings.get("rate_evaluations"), **mem})
+        if args.cpu_paths:
+            rows[-1]["serial_cpu_ms_per_path"] = round(cpu_per_path(strategy, args.cpu_paths), 2)
         print(f"MC {name:12} {args.paths} paths {seconds:7.2f} s "
-              f"{len(result.paths) / seconds:8.1f} paths/s  one worker's job of {job} paths: "
-              f"{mem['worker_mb_before']} MB -> peak {mem['worker_peak_mb']} MB")
+              f"{len(result.paths) / seconds:8.1f} paths/s (parent CPU {parent:.1f} s, "
+              f"{rows[-1]['rate_evaluations']} rates tried)  one worker's job of {job} paths: "
+              f"{mem['worker_mb_before']} MB -> peak {mem['worker_peak_mb']} MB"
+              + (f"; serial {rows[-1]['serial_cpu_ms_per_path']} ms CPU/path"
+                 if args.cpu_paths else ""))
     (HERE / "batch_results.json").write_text(json.dumps(
         {"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1) + "\n")
 

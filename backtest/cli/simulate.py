@@ -65,6 +65,9 @@ class _OneLineCommand(click.Command):
               show_default=True, help="Bisection halvings of [0, --rate-high].")
 @click.option("--rate-high", type=float, default=0.15, show_default=True,
               help="Highest yearly withdrawal rate tried (0.15 = 15%).")
+@click.option("--memory", metavar="SIZE", default=None,
+              help="Memory one worker's engine batch may hold: bytes or a size such as "
+                   "512MB or 2GB (1 GB = 1024**3 bytes) [default: 1GB].")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<strategy-name>-montecarlo/].")
 @executor_options
@@ -74,7 +77,7 @@ class _OneLineCommand(click.Command):
 def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: int,
              method: str, block: int, start: str | None, end: str | None, inflation: float,
              withdrawal: str | None, every: str, indexed: str | None, confidence: float,
-             rate_paths: int, rate_steps: int, rate_high: float,
+             rate_paths: int, rate_steps: int, rate_high: float, memory: str | None,
              out: str | None, workers: int | None, scheduler: str | None, force: bool,
              quiet: bool) -> None:
     """Will this pie and this plan last? Monte Carlo futures by bootstrap.
@@ -114,7 +117,7 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
     """
     plan = {"withdrawal": withdrawal, "every": every, "indexed": indexed,
             "confidence": confidence, "rate_paths": rate_paths, "rate_steps": rate_steps,
-            "rate_high": rate_high}
+            "rate_high": rate_high, "memory": memory}
     try:
         _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
                   workers, scheduler, quiet, plan, force)
@@ -125,15 +128,16 @@ def simulate(ctx: click.Context, strategy: str, years: float, paths: int, seed: 
 
 def _simulate(strategy, years, paths, seed, method, block, start, end, inflation, out,
               workers, scheduler, quiet, plan, force=False) -> None:
+    from backtest import app
     from backtest.io.out_folder import check_out
-    from backtest.montecarlo.api import check_options
-    from backtest.montecarlo.api import simulate as run_simulation
+    from backtest.montecarlo.api import check_options, parse_memory
     from backtest.montecarlo.output import default_out, write_outputs
     from backtest.sweep.executors import make_executor
 
     check_options(years, paths, method, block, inflation, plan["confidence"],
                   min(paths, plan["rate_paths"]), plan["rate_steps"], plan["rate_high"])
     check_simulate_options(years, seed, scheduler)
+    parse_memory(plan["memory"])
     if out is None:  # the default folder is named after the strategy
         from backtest.io.inputs import read_strategy
 
@@ -154,9 +158,9 @@ def _simulate(strategy, years, paths, seed, method, block, start, end, inflation
         bar.update(done - bar.n)
 
     try:
-        result = run_simulation(strategy, years, paths, seed=seed, method=method, block=block,
-                                start=start, end=end, executor=executor,
-                                inflation=inflation, progress=progress, **plan)
+        result = app.monte_carlo(strategy, years, paths, seed=seed, method=method,
+                                 block=block, start=start, end=end, executor=executor,
+                                 inflation=inflation, progress=progress, **plan)
     finally:
         if bar is not None:
             bar.close()

@@ -62,6 +62,21 @@ def _stack(arrays: list[np.ndarray]) -> np.ndarray:
 _col_sum = sum_last
 
 
+def _sorted_by(order: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each (rows x k) array's rows in `order` (`take_along_axis`, with less overhead)."""
+    k = order.shape[1]
+    flat = order + np.arange(0, order.shape[0] * k, k)[:, None]
+    return [np.take(a, flat) for a in arrays]
+
+
+def _next_or(s_ratio: np.ndarray, last: float) -> np.ndarray:
+    """Each sorted slice's next fill ratio (`last` after the last slice)."""
+    out = np.empty_like(s_ratio)
+    out[:, :-1] = s_ratio[:, 1:]
+    out[:, -1] = last
+    return out
+
+
 def waterfill_rows(values: np.ndarray, targets: Sequence[float],
                    amounts: np.ndarray) -> np.ndarray:
     """`allocation.waterfill_deposit` for one pie in many accounts at once
@@ -73,19 +88,15 @@ def waterfill_rows(values: np.ndarray, targets: Sequence[float],
     cap = np.asarray(targets, dtype=float)[None, :] * total[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = values / cap
-    order = np.argsort(ratio, axis=1, kind="stable")
-    s_cap = np.take_along_axis(cap, order, axis=1)
-    s_val = np.take_along_axis(values, order, axis=1)
-    s_ratio = np.take_along_axis(ratio, order, axis=1)
-    cum_cap = np.cumsum(s_cap, axis=1)
-    cum_val = np.cumsum(s_val, axis=1)
-    upper = np.minimum(np.concatenate([s_ratio[:, 1:], np.full((len(held), 1), np.inf)],
-                                      axis=1), 1.0)
-    ok = upper * cum_cap - cum_val >= (amounts - 1e-12 * total)[:, None]
-    first = np.argmax(ok, axis=1)
-    rows = np.arange(len(held))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.minimum((amounts + cum_val[rows, first]) / cum_cap[rows, first], 1.0)
+        order = np.argsort(ratio, axis=1, kind="stable")
+        s_cap, s_val, s_ratio = _sorted_by(order, cap, values, ratio)
+        cum_cap = np.cumsum(s_cap, axis=1)
+        cum_val = np.cumsum(s_val, axis=1)
+        upper = np.minimum(_next_or(s_ratio, np.inf), 1.0)
+        ok = upper * cum_cap - cum_val >= (amounts - 1e-12 * total)[:, None]
+        first = np.argmax(ok, axis=1)
+        at = first + np.arange(0, len(held) * values.shape[1], values.shape[1])
+        level = np.minimum((amounts + np.take(cum_val, at)) / np.take(cum_cap, at), 1.0)
     level = np.where(ok.any(axis=1), level, 1.0)
     out = np.maximum(0.0, level[:, None] * cap - values)
     out = np.where((held <= 0)[:, None], cap, out)
@@ -104,17 +115,14 @@ def waterfill_withdrawal_rows(values: np.ndarray, targets: Sequence[float],
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cap > 0, values / cap, np.inf)
         order = np.argsort(-ratio, axis=1, kind="stable")
-        s_cap = np.take_along_axis(cap, order, axis=1)
-        s_val = np.take_along_axis(values, order, axis=1)
-        s_ratio = np.take_along_axis(ratio, order, axis=1)
+        s_cap, s_val, s_ratio = _sorted_by(order, cap, values, ratio)
         cum_cap = np.cumsum(s_cap, axis=1)
         cum_val = np.cumsum(s_val, axis=1)
-        lower = np.maximum(np.concatenate([s_ratio[:, 1:], np.zeros((len(held), 1))],
-                                          axis=1), 1.0)
+        lower = np.maximum(_next_or(s_ratio, 0.0), 1.0)
         ok = cum_val - lower * cum_cap >= (amounts - 1e-12 * (total + amounts))[:, None]
         first = np.argmax(ok, axis=1)
-        rows = np.arange(len(held))
-        level = np.maximum((cum_val[rows, first] - amounts) / cum_cap[rows, first], 1.0)
+        at = first + np.arange(0, len(held) * values.shape[1], values.shape[1])
+        level = np.maximum((np.take(cum_val, at) - amounts) / np.take(cum_cap, at), 1.0)
         level = np.where(ok.any(axis=1), level, 1.0)
         out = np.maximum(0.0, values - level[:, None] * cap)
     out = np.where((total <= 0)[:, None], values, out)
@@ -140,6 +148,12 @@ class Batch:
         self.dividend = (dividend if dividend is not None
                          else _stack([s.market.dividend for s in sims]))
         self.has_open = np.array([s.market.has_open for s in sims])
+        # pays_on[i]: some account may be paid a dividend on session i (NaN included)
+        d = self.dividend
+        if d.ndim == 3 and len(d) and d.strides[0] == 0:  # one row shared by every account
+            d = d[0][None]
+        self.pays_on = ((d != 0).any(axis=(0, 2)) if d.any()
+                        else np.zeros(self.n, dtype=bool))
         # Shared histories: each simulation's arrays become rows (views) of these.
         self.deposits = np.zeros((A, self.n))
         self.withdrawals = np.zeros((A, self.n))
@@ -173,7 +187,12 @@ class Batch:
         self.next_active = np.append(np.minimum.accumulate(idx[::-1])[::-1], self.n)
         # The one plain withdrawal due on a session (0: none), which the array form pays.
         self.w_amount = np.zeros((A, self.n))
+        done: dict[int, int] = {}  # id(requests_at) -> the first account with it
         for a, s in enumerate(self.sims):
+            b = done.setdefault(id(s.requests_at), a)
+            if b != a:  # a shared schedule (paths of one plan): the same withdrawals
+                self.w_amount[a] = self.w_amount[b]
+                continue
             for i, reqs in s.requests_at.items():
                 if len(reqs) == 1 and type(reqs[0]) is Withdrawal and \
                         getattr(reqs[0], "fraction", None) is None:
@@ -321,7 +340,7 @@ class Batch:
         dep = self.deposit_in[idx, i]
         self.cash[idx] += dep
         self.deposits[idx, i] = dep
-        if len(cols):
+        if len(cols) and self.pays_on[i]:  # else every account is paid 0.0
             shares = self.units[idx][:, :len(cols)] / self.scale[idx][:, None]
             paid = _col_sum(shares * self.dividend[idx, i][:, cols])
             self.dividends[idx, i] = paid
@@ -443,11 +462,12 @@ class Batch:
             return
         acc = idx[rows]
         scale = self.scale[acc]
-        values = self._node_values(acc, fill[rows], lay, leaf_pos, leaf_ids, cols)
+        fill_go = fill if len(rows) == len(idx) else fill[rows]  # usually every account
+        values = self._node_values(acc, fill_go, lay, leaf_pos, leaf_ids, cols)
         amt = self._split(values, excess[rows], lay, waterfill_rows)
         dollars = amt[:, leaf_pos]
         buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
-        price = fill[rows][:, cols[leaf_ids]]
+        price = fill_go[:, cols[leaf_ids]]
         with np.errstate(divide="ignore", invalid="ignore"):
             exact = np.where(buy, dollars / price * scale[:, None], 0.0)
         units = np.floor(exact + GRID_EPS).astype(np.int64)

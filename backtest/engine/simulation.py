@@ -116,8 +116,9 @@ class Simulation:
             self.deposit_in = like.deposit_in.copy()
             self.requests_at, self.periodic = like.requests_at, like.periodic
             self.halts_at = like.halts_at
-        else:
-            self._calendar()
+            self._activity(like)
+            return
+        self._calendar()
         self._activity()
 
     def _calendar(self) -> None:
@@ -145,22 +146,31 @@ class Simulation:
             if i < self.n and sessions[i] == np.datetime64(h.date, "D"):
                 self.halts_at[i].append(h)
 
-    def _activity(self) -> None:
-        """The sessions where something can happen (the rest are jumped over)."""
+    def _activity(self, like: Simulation | None = None) -> None:
+        """The sessions where something can happen (the rest are jumped over).
+
+        `like`: a simulation with the same schedule (see `_schedule`), whose
+        calendar part (flows, requests, halts, rebalances, windows the close
+        skips) this one shares; only the prices' part is this market's own."""
         self.windows = (["morning", "afternoon"] if self.settings.window == "both"
                         else [self.settings.window])
-        active = self.deposit_in > 0
-        active |= self.periodic
-        active |= (self.market.dividend > 0).any(axis=1)
-        active |= self._fill_prices_missing()
-        for i in list(self.requests_at) + list(self.halts_at):
-            active[i] = True
-        skipped = np.zeros(self.n, dtype=bool)
-        for w in self.windows:
-            skipped |= self.market.close_time <= WINDOW_START[w]
-        active |= skipped
-        if self.n:
-            active[0] = True
+        if like is not None and np.array_equal(like.market.close_time, self.market.close_time):
+            planned = like._planned
+        else:
+            planned = self.deposit_in > 0
+            planned |= self.periodic
+            for i in list(self.requests_at) + list(self.halts_at):
+                planned[i] = True
+            for w in self.windows:
+                planned |= self.market.close_time <= WINDOW_START[w]
+            if self.n:
+                planned[0] = True
+        self._planned = planned  # read only: shared with the simulations made like this one
+        active = planned.copy()
+        if self.market.dividend.any():
+            active |= (self.market.dividend > 0).any(axis=1)
+        if self._close_ffill is not self.market.close:  # some close is missing
+            active |= self._fill_prices_missing()
         self.scheduled = active
 
     def _fill_prices_missing(self) -> np.ndarray:

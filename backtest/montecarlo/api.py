@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,10 +41,19 @@ from backtest.montecarlo.plan import (
     withdrawal_frequency,
 )
 from backtest.montecarlo.results import MonteCarloResult, build_result, deflator
-from backtest.montecarlo.runner import Batch, PathResult, Payload, run_batch
+from backtest.montecarlo.runner import (
+    MEMORY,
+    Batch,
+    PathResult,
+    Payload,
+    capacity,
+    release_buffers,
+    run_batch,
+)
 
 MAX_BATCH = 2000  # paths per job; a worker runs them in engine batches cut to its memory
-MIN_BATCH = 32  # paths per job at the least: the engine's array form needs several accounts
+MIN_BATCH = 16  # paths per job at the least: the engine's array form needs several accounts
+JOB_PATHS = 500  # paths per job below which fewer jobs are cut (one engine batch's set-up)
 SHORT_HISTORY_YEARS = 15  # below this the history may hold no full market cycle
 FREQUENCIES = ("week", "2weeks", "month", "quarter", "year")
 
@@ -102,6 +112,27 @@ def check_options(years: float, paths: int, method: str, block: int,
         raise MonteCarloError(f"rate steps is {rate_steps}: from 1 to 30 halvings")
     if not (math.isfinite(rate_high) and 0 < rate_high <= 1):
         raise MonteCarloError(f"rate high is {rate_high}: a yearly rate above 0 and at most 1")
+
+
+UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20,
+         "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+         "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+
+
+def parse_memory(text: str | int | float | None) -> int:
+    """`--memory 2GB`, `512MB` or bytes: the memory budget of one worker, in bytes
+    (binary units: 1 GB = 1024**3 bytes, the default budget). None: the default."""
+    if text is None:
+        return MEMORY
+    raw = str(text).strip()
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)", raw)
+    unit = m.group(2).lower() if m else ""
+    if m and unit in UNITS:
+        size = float(m.group(1)) * UNITS[unit]
+        if math.isfinite(size) and size >= 1:
+            return int(size)
+    raise MonteCarloError(f"memory is {raw!r}: a size in bytes (536870912) or with a unit "
+                          "(512MB, 2GB), more than 0", source="--memory")
 
 
 def parse_withdrawal(text: str | float) -> tuple[float | None, float | None]:
@@ -206,22 +237,40 @@ def history_years(first: dt.date, last: dt.date) -> float:
     return (last - first).days / 365.25
 
 
-def batches(payload: Payload, paths: int, workers: int) -> list[Batch]:
-    """Path indices cut into batches (several per worker, so the load evens out)."""
-    size = max(1, min(MAX_BATCH, math.ceil(paths / max(1, workers * 8))))
-    return [Batch(payload, tuple(range(i, min(paths, i + size))))
-            for i in range(0, paths, size)]
+def job_sizes(paths: int, workers: int, capacity: int = MAX_BATCH) -> list[int]:
+    """How many paths each job gets (sizes differ by at most one).
+
+    An engine batch costs about the same per session whatever its size, so jobs
+    are as large as one engine batch may be (`capacity` paths in the memory
+    budget, at most `MAX_BATCH`), in whole rounds of `workers` jobs; a few jobs a
+    worker where there are `JOB_PATHS` paths a job or more (the progress bar);
+    and every worker busy once there are `MIN_BATCH` paths each."""
+    workers = max(1, workers)
+    jobs = math.ceil(paths / max(1, min(MAX_BATCH, capacity)))
+    jobs = max(jobs, min(workers * 4, paths // JOB_PATHS), min(workers, paths // MIN_BATCH))
+    if jobs > workers:
+        jobs = math.ceil(jobs / workers) * workers
+    jobs = max(1, min(jobs, paths))
+    base, extra = divmod(paths, jobs)
+    return [base + (k < extra) for k in range(jobs)]
 
 
 def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
               progress: Callable[[int, int], None] | None = None, *,
-              source: Path | None = None) -> list[PathResult]:
-    """Run the given path indices of `payload` on `executor`, in any order."""
+              source: Path | None = None, values: np.ndarray | None = None
+              ) -> list[PathResult]:
+    """Run the given path indices of `payload` on `executor`, in any order.
+
+    values: (paths x sessions), row k for the k-th index of `paths`: each result's
+    daily values are copied there as it arrives and the result keeps that row (the
+    run holds one array, not one per path beside the table built from them)."""
+    row = {p: k for k, p in enumerate(paths)} if values is not None else {}
     indices = list(paths)
-    # a few jobs a worker (for the progress bar), each large enough for the batch engine
-    per_job = math.ceil(len(indices) / max(1, executor.workers * 4))
-    size = max(1, min(MAX_BATCH, max(MIN_BATCH, per_job)))
-    work = [Batch(payload, tuple(indices[i:i + size])) for i in range(0, len(indices), size)]
+    work, at = [], 0
+    sizes = job_sizes(len(indices), executor.workers, capacity(payload)) if indices else []
+    for size in sizes:
+        work.append(Batch(payload, tuple(indices[at:at + size])))
+        at += size
     results: list[PathResult] = []
     for batch, out in executor.map_unordered(run_batch, work):
         if isinstance(out, OverflowError | BacktestError):  # the user's history and years
@@ -233,6 +282,10 @@ def run_paths(payload: Payload, paths: Sequence[int] | range, executor,
         if isinstance(out, BaseException):
             raise RuntimeError(f"paths {batch.paths[0]}-{batch.paths[-1]} failed: "
                                f"{type(out).__name__}: {out}") from out
+        if values is not None:
+            for k, r in enumerate(out):
+                values[row[r.path]] = r.value
+                out[k] = replace(r, value=values[row[r.path]])
         results.extend(out)
         if progress is not None:
             progress(len(results), len(indices))
@@ -247,7 +300,8 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
              withdrawal: str | float | None = None, every: str = "month",
              indexed: str | float | None = None, confidence: float = 0.95,
              rate_paths: int | None = RT.DEFAULT_PATHS, rate_steps: int = RT.DEFAULT_STEPS,
-             rate_high: float = RT.DEFAULT_HIGH) -> MonteCarloResult:
+             rate_high: float = RT.DEFAULT_HIGH,
+             memory: str | int | None = None) -> MonteCarloResult:
     """Run `paths` synthetic futures of `years` x 252 sessions of a strategy.
 
     strategy_or_path: a `Strategy` or a strategy file.
@@ -268,6 +322,10 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     confidence, rate_paths, rate_steps, rate_high: the safe and perpetual withdrawal
                       rates (`backtest.montecarlo.rates`) over the first `rate_paths`
                       paths (0: none), by `rate_steps` halvings of [0, rate_high].
+    memory:           bytes, or a size such as "512MB" or "2GB" (`parse_memory`): what
+                      one worker's engine batch may hold (default 1 GB); a smaller
+                      budget runs a job in more, smaller engine batches, with the same
+                      results.
 
     A local process pool starts its workers with forkserver (or spawn): in a
     script, call this under ``if __name__ == "__main__":``.
@@ -275,6 +333,7 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     rate_paths = min(paths, RT.DEFAULT_PATHS if rate_paths is None else rate_paths)
     check_options(years, paths, method, block, inflation, confidence, rate_paths, rate_steps,
                   rate_high)
+    budget = parse_memory(memory)
     setup = prepare(strategy_or_path, years, start=start, end=end, inflation=inflation)
     if method == "block-bootstrap" and block >= setup.history.days:
         raise MonteCarloError(
@@ -285,20 +344,22 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
     plan = setup.plan
     if withdrawal is not None:
         plan = option_plan(plan, withdrawal, every, parse_indexed(indexed, inflation))
-    payload = Payload(setup.history, plan, int(seed), method, int(block))
+    payload = Payload(setup.history, plan, int(seed), method, int(block), memory=budget)
     own = executor is None
     if own:
         from backtest.sweep.executors import LocalExecutor, SerialExecutor
 
         executor = SerialExecutor() if workers == 1 else LocalExecutor(workers)
     try:
+        values = np.empty((paths, len(plan.sessions)))
         results = run_paths(payload, range(paths), executor, progress,
-                            source=setup.strategy.source)
+                            source=setup.strategy.source, values=values)
         rates = None
         if rate_paths and plan.starting_balance > 0:
             rates = withdrawal_rates(payload, rate_paths, executor, inflation=inflation,
                                      confidence=confidence, steps=rate_steps, high=rate_high)
     finally:
+        release_buffers()  # what ran in this process (a serial executor) is done
         if own:
             executor.close()
     h = setup.history
@@ -317,7 +378,8 @@ def simulate(strategy_or_path: Strategy | str | Path, years: float = 30, paths: 
         "withdrawal_schedule": list(plan.coverage),
         **(rates.as_dict() if rates is not None else {}),
     }
-    return build_result(setup.strategy.name, results, plan.sessions, seed=int(seed),
+    return build_result(setup.strategy.name, results, plan.sessions, values=values,
+                        seed=int(seed),
                         inflation=float(inflation),
                         scheduled_withdrawals=plan.scheduled_withdrawals,
                         settings=settings, warnings=setup.warnings)
@@ -332,9 +394,15 @@ def withdrawal_rates(payload: Payload, paths: int, executor, *, inflation: float
     n = len(plan.sessions)
     real_factor = float(deflator(n, inflation)[-1]) if n else 1.0
 
-    def evaluate(rate: float) -> RT.RateStats:
-        p = replace(payload, plan=rate_plan(plan, rate, inflation, every))
-        return RT.stats_of(run_paths(p, range(paths), executor), real_factor)
+    def evaluate(rates: Sequence[float]) -> list[RT.RateStats]:
+        """Every rate's paths, run together (one set of jobs): the results by rate."""
+        plans = [rate_plan(plan, rate, inflation, every) for rate in rates]
+        p = replace(payload, plans=tuple(plans), plan_paths=paths, measures=False)
+        out = run_paths(p, range(paths * len(plans)), executor)
+        by_plan: list[list[PathResult]] = [[] for _ in plans]
+        for r in out:  # path index k * paths + i: path i at the k-th rate
+            by_plan[r.path // paths].append(r)
+        return [RT.stats_of(rs, real_factor) for rs in by_plan]
 
     return RT.find_rates(evaluate, start=plan.starting_balance, confidence=confidence,
                          paths=paths, steps=steps, high=high, every=every)

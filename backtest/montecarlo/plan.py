@@ -224,8 +224,14 @@ def withdrawal_frequency(plan: Plan) -> str:
 
 def rate_plan(plan: Plan, rate: float, inflation: float, every: str | None = None) -> Plan:
     """The plan withdrawing `rate` of its starting balance a year (split over the year's
-    occurrences) from the first session to the end, raised by `inflation` every year."""
+    occurrences) from the first session to the end, raised by `inflation` every year.
+
+    Rate 0 is the plan without withdrawals: a schedule of $0 withdrawals pays and
+    sells nothing, so the account is the same, but each of its sessions would
+    run the engine's step-by-step window instead of the array form."""
     every = every or withdrawal_frequency(plan)
+    if rate == 0:
+        return with_withdrawals(plan, ())
     s0 = plan.sessions[0].astype(object)
     amount = rate * plan.starting_balance / PER_YEAR[every]
     flow = Cashflow("withdrawal", amount, every=every, start=s0, indexed=float(inflation))

@@ -31,6 +31,7 @@ from backtest.montecarlo.runner import PathResult
 DEFAULT_STEPS = 7
 DEFAULT_HIGH = 0.15
 DEFAULT_PATHS = 100
+DEFAULT_DEPTH = 2  # halvings a round of the rate search runs ahead
 
 
 @dataclass(frozen=True)
@@ -90,22 +91,86 @@ def largest(ok: Callable[[float], bool], high: float, steps: int) -> tuple[float
     return lo, False
 
 
-def find_rates(evaluate: Callable[[float], RateStats], *, start: float, confidence: float,
-               paths: int, steps: int, high: float, every: str) -> Rates:
-    """SWR and PWR of `evaluate` (rate -> RateStats over the same paths)."""
+def midpoints(lo: float, hi: float, depth: int) -> list[float]:
+    """Every rate the next `depth` halvings of [lo, hi] may try, computed as the
+    bisection computes them (``(lo + hi) / 2`` of its own bounds), so each is
+    the same float the search then asks for."""
+    if depth <= 0:
+        return []
+    mid = (lo + hi) / 2
+    return [mid, *midpoints(lo, mid, depth - 1), *midpoints(mid, hi, depth - 1)]
+
+
+class _Search:
+    """One bisection of `largest`, advanced as far as the rates already run allow."""
+
+    def __init__(self, ok: Callable[[float], bool], high: float, steps: int) -> None:
+        self.ok, self.high, self.left = ok, high, steps
+        self.lo, self.hi = 0.0, high
+        self.started = False
+        self.result: tuple[float, bool] | None = None
+
+    def wanted(self, depth: int) -> list[float]:
+        """The rates the next `depth` decisions may need."""
+        if self.result is not None:
+            return []
+        if not self.started:
+            return [self.high]
+        return midpoints(self.lo, self.hi, min(depth, self.left))
+
+    def advance(self, have: dict[float, RateStats]) -> None:
+        if not self.started and self.high in have:
+            self.started = True
+            if self.ok(self.high):
+                self.result = (self.high, True)
+                return
+        while self.started and self.result is None:
+            if self.left == 0:
+                self.result = (self.lo, False)
+                return
+            mid = (self.lo + self.hi) / 2
+            if mid not in have:
+                return
+            if self.ok(mid):
+                self.lo = mid
+            else:
+                self.hi = mid
+            self.left -= 1
+
+
+def find_rates(evaluate: Callable[[Sequence[float]], Sequence[RateStats]], *, start: float,
+               confidence: float, paths: int, steps: int, high: float, every: str,
+               depth: int = DEFAULT_DEPTH) -> Rates:
+    """SWR and PWR of `evaluate` (rates -> their RateStats over the same paths).
+
+    The same bisections as `largest`, with the same answers, but run in rounds:
+    each round runs, in one call of `evaluate` (one set of engine batches),
+    every rate either search may need in its next `depth` halvings (some of
+    them are not needed after all), since an engine batch costs about the same
+    per session whatever the number of accounts in it. The first round is the
+    top of the range and 0 (the perpetual rate's precondition).
+    """
     cache: dict[float, RateStats] = {}
 
-    def at(rate: float) -> RateStats:
-        if rate not in cache:
-            cache[rate] = evaluate(rate)
-        return cache[rate]
+    def run(rates: Sequence[float]) -> None:
+        need = sorted(set(r for r in rates if r not in cache))
+        if need:
+            cache.update(zip(need, evaluate(need), strict=True))
 
     # Compare with a hair of tolerance: 95 of 100 paths is 0.95 exactly.
-    safe, safe_top = largest(lambda r: at(r).success >= confidence - 1e-12, high, steps)
-    if at(0.0).median_real_final >= start:
-        perpetual: float | None
-        perpetual, perp_top = largest(lambda r: at(r).median_real_final >= start, high, steps)
-    else:
-        perpetual, perp_top = None, False
-    return Rates(safe, safe_top, perpetual, perp_top, confidence, paths, steps, high, every,
-                 len(cache))
+    safe = _Search(lambda r: cache[r].success >= confidence - 1e-12, high, steps)
+    perpetual = _Search(lambda r: cache[r].median_real_final >= start, high, steps)
+    run([0.0, high])
+    searches = [safe]
+    if cache[0.0].median_real_final >= start:
+        searches.append(perpetual)
+    for s in searches:
+        s.advance(cache)
+    while any(s.result is None for s in searches):
+        run([r for s in searches for r in s.wanted(depth)])
+        for s in searches:
+            s.advance(cache)
+    assert safe.result is not None
+    p_rate, p_top = perpetual.result if perpetual.result is not None else (None, False)
+    return Rates(safe.result[0], safe.result[1], p_rate, p_top, confidence, paths, steps,
+                 high, every, len(cache))

@@ -126,8 +126,7 @@ def percentile_table(values: np.ndarray, dates: np.ndarray, inflation: float) ->
         "years": (np.arange(n) + 1) / SESSIONS_PER_YEAR,
     }
     if len(values):
-        nominal = np.percentile(values, PERCENTILES, axis=0)
-        real = np.percentile(values / deflator(n, inflation)[None, :], PERCENTILES, axis=0)
+        nominal, real = session_percentiles(values, deflator(n, inflation))
     else:
         nominal = real = np.full((len(PERCENTILES), n), np.nan)
     for k, pct in enumerate(PERCENTILES):
@@ -135,6 +134,38 @@ def percentile_table(values: np.ndarray, dates: np.ndarray, inflation: float) ->
     for k, pct in enumerate(PERCENTILES):
         cols[f"real_p{pct}"] = real[k]
     return pd.DataFrame(cols)
+
+
+def session_percentiles(values: np.ndarray, deflate: np.ndarray,
+                        chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(`PERCENTILES` x sessions) percentiles of `values` (paths x sessions) and of
+    `values / deflate`, by linear interpolation between the closest ranks (numpy's
+    default method).
+
+    Only the ranks the percentiles read are found (one partial sort of each
+    session's values, a few sessions at a time, contiguous); the real values'
+    ranks are the nominal ones divided by the session's deflator (division by a
+    positive number keeps the order), so they need no second sort.
+    """
+    paths, n = values.shape
+    h = (paths - 1) * np.asarray(PERCENTILES, dtype=float) / 100.0
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, paths - 1)
+    frac = (h - lo)[:, None]
+    kth = np.unique(np.concatenate([lo, hi]))
+    nominal = np.empty((len(PERCENTILES), n))
+    real = np.empty((len(PERCENTILES), n))
+    for a in range(0, n, chunk):
+        block = np.ascontiguousarray(values[:, a:a + chunk].T)  # sessions x paths
+        block.partition(kth, axis=1)
+        if np.isnan(block).any():  # as np.percentile: a NaN makes the session's NaN
+            block[np.isnan(block).any(axis=1)] = np.nan
+        low, high = block[:, lo].T, block[:, hi].T
+        d = deflate[a:a + chunk][None, :]
+        nominal[:, a:a + chunk] = low + (high - low) * frac
+        low, high = low / d, high / d
+        real[:, a:a + chunk] = low + (high - low) * frac
+    return nominal, real
 
 
 def path_table(results: Sequence[PathResult], seed: int, inflation: float) -> pd.DataFrame:
@@ -161,9 +192,13 @@ def path_table(results: Sequence[PathResult], seed: int, inflation: float) -> pd
 
 def build_result(name: str, results: Sequence[PathResult], dates: np.ndarray, *, seed: int,
                  inflation: float, scheduled_withdrawals: float, settings: dict[str, Any],
-                 warnings: Sequence[str] = ()) -> MonteCarloResult:
+                 warnings: Sequence[str] = (), values: np.ndarray | None = None
+                 ) -> MonteCarloResult:
+    """The run's tables. values: the paths' daily values already in one array, in
+    path order (else they are stacked from the results)."""
     rs = sorted(results, key=lambda r: r.path)
-    values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
+    if values is None or len(values) != len(rs):
+        values = np.stack([r.value for r in rs]) if rs else np.zeros((0, len(dates)))
     table = path_table(rs, seed, inflation)
     withdraws = scheduled_withdrawals > 0 or bool(settings.get("withdraws"))
     success = float(table["success"].mean()) if withdraws and len(table) else math.nan

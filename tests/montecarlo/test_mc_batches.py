@@ -96,3 +96,21 @@ def test_paths_in_batches_equal_each_path_alone(tmp_path, case):
         assert (result.withdrawals_paid, result.rejected) == (paid, rejected)
     if case == "withdrawals":
         assert any(r.rejected for r in whole)  # some paths run dry: the slow path is exercised
+
+
+@pytest.mark.parametrize("case", ["deposits", "withdrawals"])
+def test_rate_zero_is_the_plan_without_withdrawals(tmp_path, case):
+    from backtest.montecarlo.plan import rate_plan, with_withdrawals
+
+    payload = _setup(tmp_path, CASES[case][0], **CASES[case][1])
+    zero = rate_plan(payload.plan, 0.0, 0.025, "month")
+    assert not [f for f in zero.strategy.cashflows if f.kind == "withdrawal"]
+    assert zero.scheduled_withdrawals == 0
+    # the same accounts as a schedule of $0 withdrawals, which the engine runs step by step
+    flat = with_withdrawals(payload.plan, (replace(
+        next(f for f in rate_plan(payload.plan, 0.01, 0.025, "month").strategy.cashflows
+             if f.kind == "withdrawal"), amount=0.0),))
+    a = run_batch(Batch(replace(payload, plan=zero), tuple(range(10))))
+    b = run_batch(Batch(replace(payload, plan=flat), tuple(range(10))))
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.value, y.value) and (x.success, x.rejected) == (y.success, 0)

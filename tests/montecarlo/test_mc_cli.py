@@ -73,6 +73,7 @@ def test_default_out_folder(strategy, tmp_path, monkeypatch):
     ["--paths", "-3"], ["--paths", "0"], ["--block", "0"], ["--paths", "many"],
     ["--years", "0"], ["--method", "jackknife"], ["--workers", "0"],
     ["--from", "not-a-date"], ["--from", "1990-01-01"], ["--inflation", "-1.5"],
+    ["--memory", "lots"], ["--memory", "0"], ["--memory", "-2GB"], ["--memory", "2XB"],
 ])
 def test_bad_options_exit_2_with_one_line(strategy, tmp_path, args):
     out = tmp_path / "never"

@@ -207,6 +207,8 @@ def test_synthetic_sessions_are_nyse_like():
 
 def test_dask_cluster_gives_the_same_paths(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
+    from backtest.engine import batch
+    from backtest.montecarlo.api import job_sizes
     from backtest.sweep.executors import DaskExecutor
 
     prices = _random_prices(tmp_path)
@@ -214,9 +216,132 @@ def test_dask_cluster_gives_the_same_paths(tmp_path):
         {"deposit": 3000, "date": FIRST.isoformat()},
         {"deposit": 100, "every": "month", "start": "2010-02-01"},
     ])
-    serial = simulate(path, years=0.5, paths=5, seed=12, executor=SerialExecutor())
+    # 40 paths: two jobs of 20 on two workers, each past the engine's array form
+    assert job_sizes(40, 2) == [20, 20] and batch.FAST_MIN <= 20
+    calls = []
+    original = batch.Batch._fast
+
+    def counted(self, *args):
+        calls.append(len(args[1]))
+        return original(self, *args)
+
+    batch.Batch._fast = counted
+    try:
+        serial = simulate(path, years=0.5, paths=40, seed=12, executor=SerialExecutor(),
+                          rate_paths=0)
+    finally:
+        batch.Batch._fast = original
+    assert calls and max(calls) >= batch.FAST_MIN  # the array form ran
+    with LocalExecutor(2) as pool:
+        local = simulate(path, years=0.5, paths=40, seed=12, executor=pool, rate_paths=0)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, host="127.0.0.1") as cluster, \
             distributed.Client(cluster) as client:
-        on_dask = simulate(path, years=0.5, paths=5, seed=12, executor=DaskExecutor(client))
-    pd.testing.assert_frame_equal(serial.paths, on_dask.paths, check_exact=True)
+        on_dask = simulate(path, years=0.5, paths=40, seed=12, executor=DaskExecutor(client),
+                           rate_paths=0)
+    for other in (local, on_dask):
+        pd.testing.assert_frame_equal(serial.paths, other.paths, check_exact=True)
+        pd.testing.assert_frame_equal(serial.percentiles, other.percentiles, check_exact=True)
+
+
+def test_memory_budget_changes_nothing_but_the_engine_batches(tmp_path):
+    from backtest.engine import batch
+    from backtest.montecarlo.runner import Payload, path_bytes
+
+    prices = _random_prices(tmp_path)
+    path = _strategy(tmp_path, prices, {"AAA": 40, "Sub": {"target": 60, "slices": {
+        "BBB": 50, "CCC": 50}}}, [
+        {"deposit": 5000, "date": FIRST.isoformat()},
+        {"deposit": 300, "every": "month", "start": "2010-02-01"},
+        {"withdrawal": 150, "every": "month", "start": "2010-03-15"},
+    ])
+    sizes = []
+    original = batch.Batch.__init__
+
+    def counted(self, sims, *args, **kwargs):
+        sizes.append(len(sims))
+        original(self, sims, *args, **kwargs)
+
+    plain = simulate(path, years=0.5, paths=24, seed=3, executor=SerialExecutor(),
+                     rate_paths=6, rate_steps=3)
+    setup_bytes = path_bytes(Payload(*_payload_parts(path)))
+    batch.Batch.__init__ = counted
+    try:  # a budget of two paths' arrays: engine batches of 1 or 2 paths
+        tiny = simulate(path, years=0.5, paths=24, seed=3, executor=SerialExecutor(),
+                        rate_paths=6, rate_steps=3, memory=str(2 * setup_bytes + 1))
+    finally:
+        batch.Batch.__init__ = original
+    assert sizes and max(sizes) <= 2
+    pd.testing.assert_frame_equal(plain.paths, tiny.paths, check_exact=True)
+    pd.testing.assert_frame_equal(plain.percentiles, tiny.percentiles, check_exact=True)
+    rates = ("safe_withdrawal_rate", "perpetual_withdrawal_rate")
+    assert [plain.settings[k] for k in rates] == [tiny.settings[k] for k in rates]
+
+
+def _payload_parts(path: Path) -> tuple:
+    from backtest.montecarlo.api import prepare
+
+    setup = prepare(path, years=0.5)
+    return setup.history, setup.plan, 3, "block-bootstrap", 21
+
+
+def test_memory_sizes():
+    from backtest.montecarlo.api import MonteCarloError, parse_memory
+
+    assert parse_memory(None) == 1024**3  # the default: 1 GB a worker
+    assert parse_memory("512MB") == 512 * 1024**2
+    assert parse_memory("2GB") == parse_memory("2 gib") == 2 * 1024**3
+    assert parse_memory("1.5k") == 1536
+    assert parse_memory(4096) == parse_memory("4096") == 4096
+    for bad in ("", "GB", "0", "-1", "1e9", "2 XB", "0.4"):
+        with pytest.raises(MonteCarloError):
+            parse_memory(bad)
+
+
+def test_cagr_and_mwr_are_not_annualised_under_three_weeks(tmp_path):
+    prices = _random_prices(tmp_path)
+    path = _strategy(tmp_path, prices, {"AAA": 50, "CCC": 50}, [
+        {"deposit": 3000, "date": FIRST.isoformat()},
+        {"deposit": 100, "every": "week", "start": "2010-01-11"},
+    ])
+    # 10 sessions span two calendar weeks (< 21 days): no annual rate
+    short = simulate(path, years=10 / 252, paths=3, seed=1, executor=SerialExecutor(),
+                     rate_paths=0)
+    assert short.paths["cagr"].isna().all() and short.paths["mwr"].isna().all()
+    assert short.paths["twr"].notna().all()  # the period's own return stays
+    # 20 sessions span four calendar weeks (>= 21 days): annualised
+    longer = simulate(path, years=20 / 252, paths=3, seed=1, executor=SerialExecutor(),
+                      rate_paths=0)
+    assert longer.paths["cagr"].notna().all() and longer.paths["mwr"].notna().all()
+    twr = longer.paths["twr"].to_numpy()
+    np.testing.assert_allclose(longer.paths["cagr"], (1 + twr) ** (252 / 20) - 1)
+
+
+@pytest.mark.parametrize("safe_at, perpetual_at", [(0.0371, 0.052), (0.2, 0.01), (0.1, None)])
+def test_rate_search_in_rounds_finds_what_one_bisection_finds(safe_at, perpetual_at):
+    from backtest.montecarlo import rates as RT
+
+    start, steps, high = 1000.0, 7, 0.15
+
+    def stats(r: float) -> RT.RateStats:  # success falls at safe_at, the median at perpetual_at
+        median = start * (1.5 if perpetual_at is not None and r <= perpetual_at else 0.5)
+        return RT.RateStats(1.0 if r <= safe_at else 0.5, median)
+
+    rounds: list[list[float]] = []
+
+    def evaluate(rates):
+        rounds.append(list(rates))
+        return [stats(r) for r in rates]
+
+    found = RT.find_rates(evaluate, start=start, confidence=0.95, paths=10, steps=steps,
+                          high=high, every="month")
+    safe = RT.largest(lambda r: stats(r).success >= 0.95, high, steps)
+    assert (found.safe, found.safe_at_least) == safe
+    if perpetual_at is None or stats(0.0).median_real_final < start:
+        assert found.perpetual is None
+    else:
+        perpetual = RT.largest(lambda r: stats(r).median_real_final >= start, high, steps)
+        assert (found.perpetual, found.perpetual_at_least) == perpetual
+    # the top and 0 first, then two halvings a round: at most 1 + ceil(7 / 2) rounds
+    assert rounds[0] == [0.0, high] and len(rounds) <= 1 + 4
+    assert found.evaluations == sum(len(r) for r in rounds)
