@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
+from backtest.engine.batch_rebalance import rebalance_rows
 from backtest.engine.ledger import WindowRecord
 from backtest.engine.requests import Withdrawal, describe
-from backtest.engine.simulation import WINDOW_START, Simulation
+from backtest.engine.simulation import WINDOW_START, Simulation, _hhmm
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
 
@@ -54,8 +55,11 @@ class BatchState:
 
 
 def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stacked along a new first axis (a view for a batch of one)."""
-    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
+    """Stacked along a new first axis; a read-only view where every account has
+    the same array (a batch of one, or the variants of a sweep on one market)."""
+    if all(a is arrays[0] for a in arrays):
+        return np.broadcast_to(arrays[0], (len(arrays), *arrays[0].shape))
+    return np.stack(arrays)
 
 
 _col_sum = sum_last
@@ -218,13 +222,13 @@ class Batch:
         ok |= withdrawal & (s.settings.allocation == "waterfill")
         for i in s.halts_at:
             ok[i] = False
-        ok &= ~s.periodic
-        for w in s.windows:
-            ok &= s.market.close_time > WINDOW_START[w]
         miss = np.isnan(s.market.close).any(axis=1)
         if "morning" in s.windows and s.market.has_open:
             miss |= np.isnan(s.market.open).any(axis=1)
         ok &= ~miss
+        # An early close that skips the first window (and so every window): the
+        # array form writes the skip, but a request due would wait in the queue.
+        ok &= ~((s.market.close_time <= WINDOW_START[s.windows[0]]) & (s.periodic | withdrawal))
         if s.settings.dividends == "reinvest":
             ok &= ~(s.market.dividend > 0).any(axis=1)
         return ok
@@ -236,6 +240,12 @@ class Batch:
                 | (self.auto & (excess >= self.min_auto - MONEY_EPS) & (excess > 0)))
 
     def run(self) -> BatchState:
+        # A periodic rebalance due (of the whole portfolio), and the accounts that
+        # rebalance in array form in this session's first window.
+        self.periodic = np.stack([s.periodic for s in self.sims])
+        self.rebalancing = np.zeros(len(self.sims), dtype=bool)
+        self.close_time = self.sims[0].market.close_time
+        self.first_start = np.array([WINDOW_START[s.windows[0]] for s in self.sims])
         i = 0
         while i < self.n:
             pend = self._pending(i)
@@ -262,7 +272,9 @@ class Batch:
 
     def _session(self, i: int, idx: np.ndarray) -> None:
         before = self.units[idx].copy()
-        fast = (self.fast_ok[idx, i] & ~self.queued[idx] & (self.drift_at[idx] != i))
+        fast = self.fast_ok[idx, i] & ~self.queued[idx]
+        # A drift rebalance due when an early close skips the account's windows waits.
+        fast &= ~((self.drift_at[idx] == i) & (self.close_time[i] <= self.first_start[idx]))
         fast &= self._small_tree(self.sig[idx])
         if np.count_nonzero(fast) < FAST_MIN:  # array calls cost more than they save
             fast[:] = False
@@ -300,6 +312,15 @@ class Batch:
 
     # ---- the common session, in array form ----------------------------------------------
     def _fast(self, i: int, idx: np.ndarray, before: np.ndarray) -> None:
+        # The rebalance due, periodic or found by the drift band at the last close,
+        # is one request (a rebalance of the portfolio is never queued twice).
+        drifted = idx[self.drift_at[idx] == i]
+        for a in drifted.tolist():
+            self.sims[a]._drift_rebalance_at = None
+        self.drift_at[drifted] = -1
+        self.rebalancing[:] = False
+        self.rebalancing[idx[self.periodic[idx, i]]] = True
+        self.rebalancing[drifted] = True
         for tag in np.unique(self.sig[idx]).tolist():
             group = idx[self.sig[idx] == tag]
             self._fast_group(i, group, self.sims[int(group[0])].book)
@@ -326,10 +347,23 @@ class Batch:
             self.dividends[idx, i] = paid
             self.cash[idx] += paid
         for name in ("morning", "afternoon"):
-            sub = idx[self.in_window[name][idx]]
+            sub = self._open_window(i, name, idx)
             if len(sub):
                 self._window(i, name, sub, book)
         self.cash_hist[idx, i] = self.cash[idx]
+
+    def _open_window(self, i: int, name: str, idx: np.ndarray) -> np.ndarray:
+        """The accounts of `idx` that trade in window `name` of session i; an early
+        close before the window skips it (`Simulation._window`'s event)."""
+        sub = idx[self.in_window[name][idx]]
+        close = int(self.close_time[i])
+        if close > WINDOW_START[name]:
+            return sub
+        for a in sub.tolist():
+            self.sims[a].ledger.event(i, "window_skipped",
+                                      f"{name} window: the session closes early at "
+                                      f"{_hhmm(close)}")
+        return sub[:0]
 
     def _window(self, i: int, name: str, idx: np.ndarray, book) -> None:
         """One window for accounts on one tree: the withdrawal due (in the account's
@@ -346,6 +380,8 @@ class Batch:
         leaf_ids = lay.leaf[leaf_pos]
         fills: dict[int, list] = {}
         first = self.first_window[name][idx]
+        self._rebalance(idx[first & self.rebalancing[idx]], fill[first & self.rebalancing[idx]],
+                        lay, leaf_pos, leaf_ids, cols, fills)
         wanted = np.where(first, self.w_amount[idx, i], 0.0)
         paying = np.flatnonzero(wanted > 0)
         paid_ok = np.zeros(len(idx), dtype=bool)
@@ -389,6 +425,12 @@ class Batch:
                 kids = lay.kid_list[p]
                 amt[:, kids] = rule(values[:, kids], lay.target_list[p], amt[:, p])
         return amt
+
+    def _rebalance(self, acc: np.ndarray, fill: np.ndarray, lay, leaf_pos: np.ndarray,
+                   leaf_ids: np.ndarray, cols: np.ndarray, fills: dict[int, list]) -> None:
+        """The portfolio's rebalance due in this window (`batch_rebalance`)."""
+        if len(acc):
+            rebalance_rows(self, acc, fill, lay, leaf_pos, leaf_ids, cols, fills)
 
     def _withdraw(self, i: int, acc: np.ndarray, wanted: np.ndarray, fill: np.ndarray, lay,
                   leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
