@@ -250,6 +250,16 @@ class Book:
     def value_of(self, node: Node, values: np.ndarray) -> float:
         return float(values[self.layout().position[id(node)]])
 
+    def distribute_arrays(self, node: Node, amount: float, rules: Rules,
+                          values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`distribute` as (leaf ids, dollars) arrays, in the same order."""
+        lay = self.layout()
+        if amount > 0 and lay.leaf[lay.position[id(node)]] < 0 and len(lay.leaf) > SMALL:
+            return self._distribute_levels(lay, lay.position[id(node)], amount, rules, values)
+        plan = self.distribute(node, amount, rules, values)
+        return (np.fromiter((lf for lf, _ in plan), np.int64, len(plan)),
+                np.fromiter((a for _, a in plan), float, len(plan)))
+
     def distribute(self, node: Node, amount: float, rules: Rules,
                    values: np.ndarray) -> list[tuple[int, float]]:
         """Split `amount` down from `node` to leaves by `rules`: [(leaf id, dollars)].
@@ -266,6 +276,13 @@ class Book:
             return [(int(lay.leaf[pos]), amount)]
         if len(lay.leaf) <= SMALL:  # a small tree: plain recursion beats array calls
             return self._distribute_small(lay, pos, amount, rules.pie, values.tolist())
+        leaves, dollars = self._distribute_levels(lay, pos, amount, rules, values)
+        return list(zip(leaves.tolist(), dollars.tolist(), strict=True))
+
+    @staticmethod
+    def _distribute_levels(lay: Layout, pos: int, amount: float, rules: Rules,
+                           values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`distribute` from the pie at `pos`, level by level (a large tree)."""
         amounts = np.zeros(len(lay.leaf))
         amounts[pos] = amount
         for level in lay.levels[lay.depth[pos]:]:
@@ -284,7 +301,7 @@ class Book:
             seg = np.searchsorted(active, level.seg[keep])
             amounts[kids] = rules.segments(values[kids], targets, seg, given[active])
         got = np.flatnonzero((lay.leaf >= 0) & (amounts > 0))
-        return list(zip(lay.leaf[got].tolist(), amounts[got].tolist(), strict=True))
+        return lay.leaf[got], amounts[got]
 
     @staticmethod
     def _distribute_small(lay: Layout, pos: int, amount: float, rule: PieRule,

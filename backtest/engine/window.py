@@ -38,6 +38,11 @@ def reaches(amount: float, threshold: float) -> bool:
 
 Plan = list[tuple[int, float | None]]  # (leaf id, dollars; None = every share)
 
+# Each allocation rule in its two forms, built once (a window is built per session).
+_RULES = {name: (Rules(PIE_DEPOSIT_RULES[name], DEPOSIT_RULES[name]),
+                 Rules(PIE_WITHDRAWAL_RULES[name], WITHDRAWAL_RULES[name]))
+          for name in DEPOSIT_RULES}
+
 
 @dataclass(frozen=True)
 class WindowPrices:
@@ -79,11 +84,10 @@ class Window:
         self.prices = prices
         self.settings = settings
         self.scale = 10 ** settings.share_decimals
-        self.deposit_rule = Rules(PIE_DEPOSIT_RULES[settings.allocation],
-                                  DEPOSIT_RULES[settings.allocation])
-        self.withdrawal_rule = Rules(PIE_WITHDRAWAL_RULES[settings.allocation],
-                                     WITHDRAWAL_RULES[settings.allocation])
+        self.deposit_rule, self.withdrawal_rule = _RULES[settings.allocation]
         self.out = WindowOutcome()
+        # No halted or unpriced column: no leg can wait, so plans stay arrays.
+        self.open = not prices.any_halted
 
     # ---- the steps ------------------------------------------------------------
     def run(self, queue: list[Request], auto_invest: bool) -> WindowOutcome:
@@ -168,6 +172,14 @@ class Window:
         leaves, fractions = self.book.target_fractions(node)
         current = self._leaf_values()[leaves]
         delta = current.sum() * fractions - current
+        if self.open:  # the same legs as the plans below, as arrays
+            selling = delta < 0
+            if selling.any():
+                self._sell_arrays(leaves[selling], -delta[selling], "rebalance")
+            buying = (delta > 0) & (delta >= self.settings.min_trade - MONEY_EPS)
+            if buying.any():
+                self._buy_arrays(leaves[buying], delta[buying], "rebalance")
+            return
         sells: Plan = list(zip(leaves[delta < 0].tolist(), (-delta[delta < 0]).tolist(),
                                strict=True))
         buys: Plan = list(zip(leaves[delta > 0].tolist(), delta[delta > 0].tolist(),
@@ -209,6 +221,13 @@ class Window:
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
         if not reaches(excess, self.settings.min_auto_invest) or excess <= 0:
+            return
+        if self.open:  # `_buy_plan` as arrays
+            leaves, dollars = self.book.distribute_arrays(self.book.root, excess,
+                                                          self.deposit_rule, self._node_values())
+            keep = dollars >= self.settings.min_trade - MONEY_EPS
+            if keep.any():
+                self._buy_arrays(leaves[keep], dollars[keep], "auto_invest")
             return
         plan = self._buy_plan(self.book.root, excess)
         halted = self._halted_columns(plan)
@@ -303,6 +322,10 @@ class Window:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
         dollars = np.fromiter((np.inf if d is None else d for _, d in plan), float, len(plan))
+        self._sell_arrays(leaves, dollars, reason)
+
+    def _sell_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str) -> None:
+        """`_execute_sells` of a plan as arrays (dollars inf: every share)."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         held = self.book.units[leaves]
@@ -324,6 +347,10 @@ class Window:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
         dollars = np.fromiter((d for _, d in plan), float, len(plan))
+        self._buy_arrays(leaves, dollars, reason)
+
+    def _buy_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str) -> None:
+        """`_execute_buys` of a plan as arrays whose dollars all reach `min_trade`."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         exact = dollars / price * self.scale
@@ -336,7 +363,8 @@ class Window:
         # Added in plan order, one by one: the batch engine adds the same way.
         total = sum(amount.tolist())
         if total > self.cash:  # rare: rounding at the very edge of the cash
-            self._execute_buys_in_turn(plan, reason)
+            self._execute_buys_in_turn(list(zip(leaves.tolist(), dollars.tolist(), strict=True)),
+                                       reason)
             return
         bought = units > 0
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
