@@ -13,7 +13,7 @@ with something to do split in two:
   deposit rule, no queue, halt, early close, missing price or tree change)
   runs for all such accounts at once, in array operations over the accounts
   (when there are at least `FAST_MIN` of them);
-- every other account runs the session through `Simulation._process` (the
+- every other account runs the session through `Simulation._advance` (the
   window step by step), one account at a time.
 
 Which way an account goes depends only on that account's own state, and the
@@ -301,7 +301,7 @@ class Batch:
         s = self.sims[a]
         s.cash = float(self.cash[a])
         s.next_session = i + 1
-        s._process(i)
+        s._advance(i)
         if not self._units_bound(a):
             self._bind_units()
         self.cash[a] = s.cash

@@ -175,10 +175,10 @@ class Window:
         if self.open:  # the same legs as the plans below, as arrays
             selling = delta < 0
             if selling.any():
-                self._sell_arrays(leaves[selling], -delta[selling], "rebalance")
+                self._sell_arrays(leaves[selling], -delta[selling], "rebalance", unique=True)
             buying = (delta > 0) & (delta >= self.settings.min_trade - MONEY_EPS)
             if buying.any():
-                self._buy_arrays(leaves[buying], delta[buying], "rebalance")
+                self._buy_arrays(leaves[buying], delta[buying], "rebalance", unique=True)
             return
         sells: Plan = list(zip(leaves[delta < 0].tolist(), (-delta[delta < 0]).tolist(),
                                strict=True))
@@ -227,7 +227,7 @@ class Window:
                                                           self.deposit_rule, self._node_values())
             keep = dollars >= self.settings.min_trade - MONEY_EPS
             if keep.any():
-                self._buy_arrays(leaves[keep], dollars[keep], "auto_invest")
+                self._buy_arrays(leaves[keep], dollars[keep], "auto_invest", unique=True)
             return
         plan = self._buy_plan(self.book.root, excess)
         halted = self._halted_columns(plan)
@@ -324,8 +324,10 @@ class Window:
         dollars = np.fromiter((np.inf if d is None else d for _, d in plan), float, len(plan))
         self._sell_arrays(leaves, dollars, reason)
 
-    def _sell_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str) -> None:
-        """`_execute_sells` of a plan as arrays (dollars inf: every share)."""
+    def _sell_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str,
+                     unique: bool = False) -> None:
+        """`_execute_sells` of a plan as arrays (dollars inf: every share); `unique`:
+        no leaf twice in the plan."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         held = self.book.units[leaves]
@@ -335,7 +337,10 @@ class Window:
         sold = units > 0
         leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
         amount = units / self.scale * price
-        np.subtract.at(self.book.units, leaves, units)
+        if unique:
+            self.book.units[leaves] -= units
+        else:
+            np.subtract.at(self.book.units, leaves, units)
         self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
                                   (-amount).tolist(), [reason] * len(units), strict=True))
@@ -349,8 +354,10 @@ class Window:
         dollars = np.fromiter((d for _, d in plan), float, len(plan))
         self._buy_arrays(leaves, dollars, reason)
 
-    def _buy_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str) -> None:
-        """`_execute_buys` of a plan as arrays whose dollars all reach `min_trade`."""
+    def _buy_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: str,
+                    unique: bool = False) -> None:
+        """`_execute_buys` of a plan as arrays whose dollars all reach `min_trade`;
+        `unique`: no leaf twice in the plan."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         exact = dollars / price * self.scale
@@ -368,7 +375,10 @@ class Window:
             return
         bought = units > 0
         leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
-        np.add.at(self.book.units, leaves, units)
+        if unique:
+            self.book.units[leaves] += units
+        else:
+            np.add.at(self.book.units, leaves, units)
         self.cash -= total
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
                                   amount.tolist(), [reason] * len(units), strict=True))

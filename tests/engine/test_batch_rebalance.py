@@ -138,8 +138,8 @@ portfolio: {{slices: {{A: 40, Sub: {{target: 60, slices: {{B: 30, C: 45, D: 25}}
     singles = [run(Simulation(s, mk)) for s, mk in accounts]
     assert (singles[0].allocations["reason"] == "rebalance").any()
     calls = []
-    original = Simulation._process
-    monkeypatch.setattr(Simulation, "_process",
+    original = Simulation._advance
+    monkeypatch.setattr(Simulation, "_advance",
                         lambda self, i: calls.append(i) or original(self, i))
     sims = [Simulation(s, mk) for s, mk in accounts]
     with array_form_from(1):
