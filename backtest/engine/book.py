@@ -228,6 +228,7 @@ class Book:
         if self._layout is None or self._layout_version != self.version:
             self._layout = Layout.of(self.root)
             self._layout_version = self.version
+            self._fractions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         return self._layout
 
     def node_values(self, leaf_values: np.ndarray) -> np.ndarray:
@@ -256,9 +257,14 @@ class Book:
         lay = self.layout()
         if amount > 0 and lay.leaf[lay.position[id(node)]] < 0 and len(lay.leaf) > SMALL:
             return self._distribute_levels(lay, lay.position[id(node)], amount, rules, values)
+        pos = lay.position[id(node)]
+        if amount > 0 and lay.leaf[pos] < 0:
+            leaves, dollars = self._distribute_small(lay, pos, amount, rules.pie,
+                                                     values.tolist())
+            return np.array(leaves, dtype=np.int64), np.array(dollars, dtype=float)
         plan = self.distribute(node, amount, rules, values)
-        return (np.fromiter((lf for lf, _ in plan), np.int64, len(plan)),
-                np.fromiter((a for _, a in plan), float, len(plan)))
+        return (np.array([lf for lf, _ in plan], dtype=np.int64),
+                np.array([a for _, a in plan], dtype=float))
 
     def distribute(self, node: Node, amount: float, rules: Rules,
                    values: np.ndarray) -> list[tuple[int, float]]:
@@ -275,7 +281,9 @@ class Book:
         if lay.leaf[pos] >= 0:
             return [(int(lay.leaf[pos]), amount)]
         if len(lay.leaf) <= SMALL:  # a small tree: plain recursion beats array calls
-            return self._distribute_small(lay, pos, amount, rules.pie, values.tolist())
+            leaves, dollars = self._distribute_small(lay, pos, amount, rules.pie,
+                                                     values.tolist())
+            return list(zip(leaves, dollars, strict=True))
         leaves, dollars = self._distribute_levels(lay, pos, amount, rules, values)
         return list(zip(leaves.tolist(), dollars.tolist(), strict=True))
 
@@ -305,29 +313,35 @@ class Book:
 
     @staticmethod
     def _distribute_small(lay: Layout, pos: int, amount: float, rule: PieRule,
-                          values: list[float]) -> list[tuple[int, float]]:
-        out: list[tuple[int, float]] = []
+                          values: list[float]) -> tuple[list[int], list[float]]:
+        """`distribute` from the pie at `pos` on plain lists: (leaf ids, dollars)."""
+        leaves: list[int] = []
+        dollars: list[float] = []
+        leaf_list, kid_list, target_list = lay.leaf_list, lay.kid_list, lay.target_list
 
         def visit(p: int, amt: float) -> None:
-            leaf = lay.leaf_list[p]
-            if leaf >= 0:
-                out.append((leaf, amt))
-                return
-            kids = lay.kid_list[p]
-            for k, a in zip(kids, rule([values[k] for k in kids], lay.target_list[p], amt),
+            kids = kid_list[p]
+            for k, a in zip(kids, rule([values[k] for k in kids], target_list[p], amt),
                             strict=True):
                 if a > 0:
-                    visit(k, a)
+                    if leaf_list[k] >= 0:
+                        leaves.append(leaf_list[k])
+                        dollars.append(a)
+                    else:
+                        visit(k, a)
 
         visit(pos, amount)  # depth first in child order: tree (position) order
-        return out
+        return leaves, dollars
 
     def target_fractions(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
         """(leaf ids under `node`, each one's target share of the node): products
         of the targets along the path from `node` down to the leaf."""
         lay = self.layout()
         pos = lay.position[id(node)]
-        span = slice(pos, lay.end[pos])
-        is_leaf = lay.leaf[span] >= 0
-        fractions = lay.weight[span][is_leaf] / lay.weight[pos]
-        return lay.leaf[span][is_leaf], fractions
+        known = self._fractions.get(pos)  # the tree is the same until it changes
+        if known is None:
+            span = slice(pos, lay.end[pos])
+            is_leaf = lay.leaf[span] >= 0
+            fractions = lay.weight[span][is_leaf] / lay.weight[pos]
+            known = self._fractions[pos] = (lay.leaf[span][is_leaf], fractions)
+        return known

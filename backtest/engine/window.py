@@ -19,6 +19,7 @@ from backtest.engine.allocation import (
     DEPOSIT_RULES,
     PIE_DEPOSIT_RULES,
     PIE_WITHDRAWAL_RULES,
+    SMALL,
     WITHDRAWAL_RULES,
 )
 from backtest.engine.book import Book, Node
@@ -172,6 +173,14 @@ class Window:
         leaves, fractions = self.book.target_fractions(node)
         current = self._leaf_values()[leaves]
         delta = current.sum() * fractions - current
+        if self.open and len(leaves) <= SMALL:  # the same legs, on plain lists
+            ids, d = leaves.tolist(), delta.tolist()
+            self._sell_legs([lf for lf, x in zip(ids, d, strict=True) if x < 0],
+                            [-x for x in d if x < 0], "rebalance")
+            least = self.settings.min_trade - MONEY_EPS
+            keep = [k for k, x in enumerate(d) if x > 0 and x >= least]
+            self._buy_legs([ids[k] for k in keep], [d[k] for k in keep], "rebalance")
+            return
         if self.open:  # the same legs as the plans below, as arrays
             selling = delta < 0
             if selling.any():
@@ -221,6 +230,14 @@ class Window:
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
         if not reaches(excess, self.settings.min_auto_invest) or excess <= 0:
+            return
+        lay = self.book.layout()
+        if self.open and len(lay.leaf) <= SMALL:  # `_buy_plan` on plain lists
+            ids, dollars = self.book._distribute_small(lay, 0, excess, self.deposit_rule.pie,
+                                                       self._node_values().tolist())
+            least = self.settings.min_trade - MONEY_EPS
+            keep = [k for k, x in enumerate(dollars) if x >= least]
+            self._buy_legs([ids[k] for k in keep], [dollars[k] for k in keep], "auto_invest")
             return
         if self.open:  # `_buy_plan` as arrays
             leaves, dollars = self.book.distribute_arrays(self.book.root, excess,
@@ -345,6 +362,66 @@ class Window:
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
                                   (-amount).tolist(), [reason] * len(units), strict=True))
 
+    # The same two steps leg by leg on plain floats, for the few legs of a small tree
+    # (the same IEEE operations in the same order; numpy calls cost more than they
+    # do there). Plans whose leaves are distinct, every price positive; otherwise
+    # the array forms above.
+    def _fill_prices(self, leaves: list[int]) -> list[float] | None:
+        fill = self.prices.fill.tolist()
+        ticker = self.book.leaf_ticker
+        prices = [fill[ticker[lf]] for lf in leaves]
+        # (a price under a billionth would overflow the plain-float arithmetic)
+        return prices if all(p >= 1e-9 for p in prices) else None
+
+    def _sell_legs(self, leaves: list[int], dollars: list[float], reason: str) -> None:
+        """`_sell_arrays` for a few distinct leaves."""
+        if not leaves:
+            return
+        prices = self._fill_prices(leaves)
+        if prices is None:
+            self._sell_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return
+        units_of, ticker = self.book.units, self.book.leaf_ticker
+        scale, fscale = self.scale, float(self.scale)
+        fills, amounts = [], []
+        for lf, d, price in zip(leaves, dollars, prices, strict=True):
+            held = int(units_of[lf])
+            units = min(math.ceil(d / price * scale - GRID_EPS), held)
+            if units > 0:
+                amount = float(units) / fscale * price
+                units_of[lf] = held - units
+                amounts.append(amount)
+                fills.append((lf, ticker[lf], -units, -amount, reason))
+        self.cash += sum(amounts)  # in plan order, as the batch engine adds
+        self.out.fills.extend(fills)
+
+    def _buy_legs(self, leaves: list[int], dollars: list[float], reason: str) -> None:
+        """`_buy_arrays` for a few distinct leaves whose dollars all reach `min_trade`."""
+        if not leaves:
+            return
+        prices = self._fill_prices(leaves)
+        if prices is None:
+            self._buy_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return
+        units_of = self.book.units
+        scale, fscale = self.scale, float(self.scale)
+        exact = [d / price * scale for d, price in zip(dollars, prices, strict=True)]
+        if max(e + int(units_of[lf]) for e, lf in zip(exact, leaves, strict=True)) >= MAX_UNITS:
+            self._buy_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return  # (raises its OverflowError)
+        units = [math.floor(e + GRID_EPS) for e in exact]
+        amounts = [float(u) / fscale * p for u, p in zip(units, prices, strict=True)]
+        total = sum(amounts)  # in plan order, as the batch engine adds
+        if total > self.cash:  # rare: rounding at the very edge of the cash
+            self._execute_buys_in_turn(list(zip(leaves, dollars, strict=True)), reason)
+            return
+        ticker = self.book.leaf_ticker
+        for lf, u, a in zip(leaves, units, amounts, strict=True):
+            if u > 0:
+                units_of[lf] += u
+                self.out.fills.append((lf, ticker[lf], u, a, reason))
+        self.cash -= total
+
     def _execute_buys(self, plan: Plan, reason: str) -> None:
         """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
         plan = [(lf, d) for lf, d in plan if d is not None and reaches(d, self.settings.min_trade)]
@@ -374,7 +451,9 @@ class Window:
                                        reason)
             return
         bought = units > 0
-        leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
+        if not bought.all():
+            leaves, cols, units, amount = (leaves[bought], cols[bought], units[bought],
+                                           amount[bought])
         if unique:
             self.book.units[leaves] += units
         else:
