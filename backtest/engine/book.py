@@ -241,6 +241,22 @@ class Book:
             np.add.at(values, lay.parent[rows], values[rows])
         return values
 
+    def node_value_list(self, leaf_values: list[float]) -> list[float]:
+        """`node_values` on plain lists (a small tree): each pie's value is its
+        children's added in child order from 0.0, as `np.add.at` adds them there."""
+        lay = self.layout()
+        kid_list, leaf_list = lay.kid_list, lay.leaf_list
+        values = [0.0] * len(leaf_list)
+        for p in range(len(leaf_list) - 1, -1, -1):  # descendants come after a pie
+            if leaf_list[p] >= 0:
+                values[p] = leaf_values[leaf_list[p]]
+            else:
+                v = 0.0
+                for k in kid_list[p]:
+                    v += values[k]
+                values[p] = v
+        return values
+
     def leaves_under(self, node: Node) -> np.ndarray:
         """Leaf ids under (or at) `node`."""
         lay = self.layout()

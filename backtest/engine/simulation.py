@@ -249,7 +249,7 @@ class Simulation:
             shape = self.book.shape()
             self.shapes.append((i, shape))
             self._member = membership(shape, len(self.book.leaf_paths))
-        if len(before) != len(self.book.units) or not np.array_equal(before, self.book.units):
+        if len(before) != len(self.book.units) or (before != self.book.units).any():
             self.share_snapshots.append((i, self.book.shares))
         if self.strategy.rebalance.drift_band is not None:
             self._check_drift(i)
@@ -260,13 +260,13 @@ class Simulation:
         return (self.market.dividend != 0).any(axis=1)
 
     def _cash_arrives(self, i: int) -> None:
-        self.cash += self.deposit_in[i]
+        self.cash += float(self.deposit_in[i])  # a plain float: cheaper arithmetic after
         self.deposits[i] = self.deposit_in[i]
         if len(self.book.units) and self._dividend_sessions[i]:  # else 0.0 is paid
             per_share = self.market.dividend[i, self.book.leaf_columns]
             # Added leaf by leaf, in leaf order: the batch engine adds the same way.
             self.dividends[i] = sum((self.book.shares * per_share).tolist())
-            self.cash += self.dividends[i]
+            self.cash += float(self.dividends[i])
             if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
                 self._queue_dividend_buys(self.book.shares * per_share)
 

@@ -233,8 +233,9 @@ class Window:
             return
         lay = self.book.layout()
         if self.open and len(lay.leaf) <= SMALL:  # `_buy_plan` on plain lists
+            values = self.book.node_value_list(self._leaf_values().tolist())
             ids, dollars = self.book._distribute_small(lay, 0, excess, self.deposit_rule.pie,
-                                                       self._node_values().tolist())
+                                                       values)
             least = self.settings.min_trade - MONEY_EPS
             keep = [k for k, x in enumerate(dollars) if x >= least]
             self._buy_legs([ids[k] for k in keep], [dollars[k] for k in keep], "auto_invest")
