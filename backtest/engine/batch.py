@@ -9,10 +9,13 @@ Holdings live in one (accounts x leaves) int64 grid-unit array (each book's
 `units` is a row of it) and cash in one array. Each session, the accounts
 with something to do split in two:
 
-- the common session (cash arrives, then auto-invest by the waterfill
-  deposit rule, no queue, halt, early close, missing price or tree change)
-  runs for all such accounts at once, in array operations over the accounts
-  (when there are at least `FAST_MIN` of them);
+- the common session runs for all such accounts at once, in array
+  operations over the accounts (when there are at least `FAST_MIN` of them):
+  cash arrives; in the first window a periodic or drift-band rebalance of the
+  portfolio (`batch_rebalance`) and the one plain withdrawal due; then
+  auto-invest, by the waterfill or the proportional rule (`batch_rules`); an
+  early close writes its skipped windows. No queue, halt, missing price,
+  dividend to reinvest or tree change;
 - every other account runs the session through `Simulation._advance` (the
   window step by step), one account at a time.
 
@@ -32,6 +35,7 @@ import numpy as np
 
 from backtest.engine import book as book_module
 from backtest.engine.batch_rebalance import rebalance_rows
+from backtest.engine.batch_rules import proportional_rows, proportional_withdrawal_rows
 from backtest.engine.ledger import WindowRecord
 from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.simulation import WINDOW_START, Simulation, _hhmm
@@ -127,6 +131,10 @@ def waterfill_withdrawal_rows(values: np.ndarray, targets: Sequence[float],
 class Batch:
     """Drives many simulations session by session (see the module docstring)."""
 
+    # The allocation rule of the accounts in the array form now (`_fast` sets them).
+    deposit_rows = staticmethod(waterfill_rows)
+    withdrawal_rows = staticmethod(waterfill_withdrawal_rows)
+
     def __init__(self, sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
                  close: np.ndarray | None = None, open_: np.ndarray | None = None,
                  dividend: np.ndarray | None = None) -> None:
@@ -216,10 +224,10 @@ class Batch:
     @staticmethod
     def _fast_sessions(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
         """The sessions account `s` may run in array form (before its own state)."""
-        ok = np.full(s.n, s.settings.allocation == "waterfill")
+        ok = np.full(s.n, s.settings.allocation in ROWS)
         for i in list(s.requests_at) + list(s.halts_at):
             ok[i] = False
-        ok |= withdrawal & (s.settings.allocation == "waterfill")
+        ok |= withdrawal & (s.settings.allocation in ROWS)
         for i in s.halts_at:
             ok[i] = False
         miss = np.isnan(s.market.close).any(axis=1)
@@ -244,6 +252,7 @@ class Batch:
         # rebalance in array form in this session's first window.
         self.periodic = np.stack([s.periodic for s in self.sims])
         self.rebalancing = np.zeros(len(self.sims), dtype=bool)
+        self.allocation = np.array([s.settings.allocation for s in self.sims])
         self.close_time = self.sims[0].market.close_time
         self.first_start = np.array([WINDOW_START[s.windows[0]] for s in self.sims])
         i = 0
@@ -323,7 +332,10 @@ class Batch:
         self.rebalancing[drifted] = True
         for tag in np.unique(self.sig[idx]).tolist():
             group = idx[self.sig[idx] == tag]
-            self._fast_group(i, group, self.sims[int(group[0])].book)
+            for rule in np.unique(self.allocation[group]).tolist():
+                same = group[self.allocation[group] == rule]
+                self.deposit_rows, self.withdrawal_rows = ROWS[rule]
+                self._fast_group(i, same, self.sims[int(same[0])].book)
         for k, a in enumerate(idx.tolist()):
             if self.tables[a] and not np.array_equal(self.units[a], before[k]):
                 s = self.sims[a]
@@ -448,7 +460,7 @@ class Batch:
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
         amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
-                          waterfill_withdrawal_rows)
+                          self.withdrawal_rows)
         dollars = amt[:, leaf_pos]
         held = self.units[acc][:, leaf_ids]
         price = fill[:, cols[leaf_ids]]
@@ -484,7 +496,7 @@ class Batch:
         acc = idx[rows]
         scale = self.scale[acc]
         values = self._node_values(acc, fill[rows], lay, leaf_pos, leaf_ids, cols)
-        amt = self._split(values, excess[rows], lay, waterfill_rows)
+        amt = self._split(values, excess[rows], lay, self.deposit_rows)
         dollars = amt[:, leaf_pos]
         buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
         price = fill[rows][:, cols[leaf_ids]]
@@ -514,6 +526,11 @@ class Batch:
             win._auto_invest()
             self.cash[a] = win.cash
             fills.setdefault(a, []).extend(win.out.fills)
+
+
+# Each allocation rule's (deposit, withdrawal) split of one pie in many accounts.
+ROWS = {"waterfill": (waterfill_rows, waterfill_withdrawal_rows),
+        "proportional": (proportional_rows, proportional_withdrawal_rows)}
 
 
 def run_batch(sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
