@@ -372,7 +372,7 @@ class Window:
         ticker = self.book.leaf_ticker
         prices = [fill[ticker[lf]] for lf in leaves]
         # (a price under a billionth would overflow the plain-float arithmetic)
-        return prices if all(p >= 1e-9 for p in prices) else None
+        return prices if min(prices) >= 1e-9 else None
 
     def _sell_legs(self, leaves: list[int], dollars: list[float], reason: str) -> None:
         """`_sell_arrays` for a few distinct leaves."""
@@ -383,10 +383,11 @@ class Window:
             self._sell_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
             return
         units_of, ticker = self.book.units, self.book.leaf_ticker
+        held_now = units_of.tolist()
         scale, fscale = self.scale, float(self.scale)
         fills, amounts = [], []
         for lf, d, price in zip(leaves, dollars, prices, strict=True):
-            held = int(units_of[lf])
+            held = held_now[lf]
             units = min(math.ceil(d / price * scale - GRID_EPS), held)
             if units > 0:
                 amount = float(units) / fscale * price
@@ -407,7 +408,8 @@ class Window:
         units_of = self.book.units
         scale, fscale = self.scale, float(self.scale)
         exact = [d / price * scale for d, price in zip(dollars, prices, strict=True)]
-        if max(e + int(units_of[lf]) for e, lf in zip(exact, leaves, strict=True)) >= MAX_UNITS:
+        held = units_of.tolist()
+        if max([e + held[lf] for e, lf in zip(exact, leaves, strict=True)]) >= MAX_UNITS:
             self._buy_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
             return  # (raises its OverflowError)
         units = [math.floor(e + GRID_EPS) for e in exact]
