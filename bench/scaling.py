@@ -10,7 +10,10 @@ work on a shared machine inflates it little) of a few runs in this process:
   values, no per-account tables (as Monte Carlo and `compare` run them);
 - sessions: one W2 run (500 synthetic securities, opens, dividends, halts,
   quarterly rebalances) over 5, 10, 20 and 30 years, engine and every table;
-- securities: W2 over 30 years at 125, 250, 500 and 1000 securities.
+- securities: W2 over 30 years at 125, 250, 500 and 1000 securities, its
+  monthly deposit $2 a security (W2's $1,000 at 500), so every slice gets the
+  same dollars (a fixed $1,000 spread over 1,000 slices falls under
+  `min_trade`, waits, and doubles the number of windows: another workload).
 
 Writes bench/scaling.json (every point; the fitted line fixed + per_unit x
 size; the exponent between the two largest points, 1.0 where time grows in
@@ -105,6 +108,8 @@ def measure(repeat: int) -> dict:
     rows = []
     for n in SECURITIES:
         w = workloads.w2_scale(n_tickers=n)
+        flow = replace(w.strategy.cashflows[0], amount=2.0 * n)
+        w = replace(w, strategy=replace(w.strategy, cashflows=(flow,)))
         rows.append({"securities": n, "seconds": _cpu(single_run(w), repeat)})
     series["securities"] = rows
     fits = {name: fit([r[name] for r in rows], [r["seconds"] for r in rows])
@@ -119,6 +124,7 @@ def chart(report: dict, path: Path) -> None:
     """Three log-log panels: the points and the fitted line (fixed + per unit)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
     fig = Figure(figsize=(11, 3.6), dpi=110)
     FigureCanvasAgg(fig)
@@ -137,6 +143,12 @@ def chart(report: dict, path: Path) -> None:
         ax.plot(x, y, "o", color="#1f6feb")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(x))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_minor_formatter(NullFormatter())
         ax.set_title(title, fontsize=9)
         ax.set_xlabel(name, fontsize=8)
         if k == 0:
