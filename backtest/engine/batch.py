@@ -195,6 +195,7 @@ class Batch:
                                  for a, s in enumerate(self.sims)])
         self.sig = np.zeros(A, dtype=np.int64)
         self._sigs: dict[tuple, int] = {}
+        self._signed: dict[int, tuple[int, int]] = {}  # (tree version, leaves) when tagged
         self._small: dict[int, bool] = {}
         for a in range(A):
             self._sign(a)
@@ -218,6 +219,7 @@ class Batch:
     def _sign(self, a: int) -> None:
         """Accounts whose trees are the same (structure and leaf ids) share a tag."""
         book = self.sims[a].book
+        self._signed[a] = (book.version, len(book.leaf_paths))
         key = (book.version, tuple(book.leaf_ticker), len(book.leaf_paths))
         self.sig[a] = self._sigs.setdefault(key, len(self._sigs))
 
@@ -281,12 +283,15 @@ class Batch:
 
     def _session(self, i: int, idx: np.ndarray) -> None:
         before = self.units[idx].copy()
-        fast = self.fast_ok[idx, i] & ~self.queued[idx]
-        # A drift rebalance due when an early close skips the account's windows waits.
-        fast &= ~((self.drift_at[idx] == i) & (self.close_time[i] <= self.first_start[idx]))
-        fast &= self._small_tree(self.sig[idx])
-        if np.count_nonzero(fast) < FAST_MIN:  # array calls cost more than they save
-            fast[:] = False
+        if len(idx) < FAST_MIN:  # array calls cost more than they save
+            fast = np.zeros(len(idx), dtype=bool)
+        else:
+            fast = self.fast_ok[idx, i] & ~self.queued[idx]
+            # A drift rebalance due when an early close skips the account's windows waits.
+            fast &= ~((self.drift_at[idx] == i) & (self.close_time[i] <= self.first_start[idx]))
+            fast &= self._small_tree(self.sig[idx])
+            if np.count_nonzero(fast) < FAST_MIN:
+                fast[:] = False
         slow = idx[~fast]
         for a in slow.tolist():
             self._slow(i, a)
@@ -317,7 +322,8 @@ class Batch:
         self.cash_hist[a, i] = s.cash
         self.queued[a] = bool(s.queue)
         self.drift_at[a] = -1 if s._drift_rebalance_at is None else s._drift_rebalance_at
-        self._sign(a)
+        if self._signed.get(a) != (s.book.version, len(s.book.leaf_paths)):
+            self._sign(a)  # the tree changed
 
     # ---- the common session, in array form ----------------------------------------------
     def _fast(self, i: int, idx: np.ndarray, before: np.ndarray) -> None:
