@@ -89,6 +89,7 @@ class Window:
         self.out = WindowOutcome()
         # No halted or unpriced column: no leg can wait, so plans stay arrays.
         self.open = not prices.any_halted
+        self._fill_list: list[float] | None = None  # the fill prices as plain floats
 
     # ---- the steps ------------------------------------------------------------
     def run(self, queue: list[Request], auto_invest: bool) -> WindowOutcome:
@@ -368,7 +369,9 @@ class Window:
     # do there). Plans whose leaves are distinct, every price positive; otherwise
     # the array forms above.
     def _fill_prices(self, leaves: list[int]) -> list[float] | None:
-        fill = self.prices.fill.tolist()
+        if self._fill_list is None:
+            self._fill_list = self.prices.fill.tolist()
+        fill = self._fill_list
         ticker = self.book.leaf_ticker
         prices = [fill[ticker[lf]] for lf in leaves]
         # (a price under a billionth would overflow the plain-float arithmetic)
@@ -391,9 +394,11 @@ class Window:
             units = min(math.ceil(d / price * scale - GRID_EPS), held)
             if units > 0:
                 amount = float(units) / fscale * price
-                units_of[lf] = held - units
+                held_now[lf] = held - units
                 amounts.append(amount)
                 fills.append((lf, ticker[lf], -units, -amount, reason))
+        if fills:
+            units_of[:] = held_now
         self.cash += sum(amounts)  # in plan order, as the batch engine adds
         self.out.fills.extend(fills)
 
@@ -421,8 +426,9 @@ class Window:
         ticker = self.book.leaf_ticker
         for lf, u, a in zip(leaves, units, amounts, strict=True):
             if u > 0:
-                units_of[lf] += u
+                held[lf] += u
                 self.out.fills.append((lf, ticker[lf], u, a, reason))
+        units_of[:] = held
         self.cash -= total
 
     def _execute_buys(self, plan: Plan, reason: str) -> None:
