@@ -181,17 +181,25 @@ def waterfill_deposit(values: Sequence[float], targets: Sequence[float],
     ratio = [v / c for v, c in zip(values, cap, strict=True)]
     order = sorted(range(len(values)), key=ratio.__getitem__)
     # With the k lowest slices filling, f(L) = L * sum(cap) - sum(values) over
-    # them, valid for L between the k-th and the next fill ratio.
+    # them, valid for L between the k-th and the next fill ratio. (min/max
+    # written as conditionals: the same values, NaN included, without the calls.)
     level = 1.0
     cum_cap = cum_val = 0.0
+    need = amount - 1e-12 * total
+    last = len(order) - 1
     for j, i in enumerate(order):
         cum_cap += cap[i]
         cum_val += values[i]
-        upper = min(ratio[order[j + 1]] if j + 1 < len(order) else INF, 1.0)
-        if upper * cum_cap - cum_val >= amount - 1e-12 * total:
-            level = min((amount + cum_val) / cum_cap, 1.0)
+        upper = ratio[order[j + 1]] if j < last else INF
+        if upper > 1.0:
+            upper = 1.0
+        if upper * cum_cap - cum_val >= need:
+            level = (amount + cum_val) / cum_cap
+            if level > 1.0:
+                level = 1.0
             break
-    return [max(0.0, level * c - v) for c, v in zip(cap, values, strict=True)]
+    out = [level * c - v for c, v in zip(cap, values, strict=True)]
+    return [x if x > 0.0 else 0.0 for x in out]
 
 
 def waterfill_withdrawal(values: Sequence[float], targets: Sequence[float],

@@ -9,11 +9,14 @@ Holdings live in one (accounts x leaves) int64 grid-unit array (each book's
 `units` is a row of it) and cash in one array. Each session, the accounts
 with something to do split in two:
 
-- the common session (cash arrives, then auto-invest by the waterfill
-  deposit rule, no queue, halt, early close, missing price or tree change)
-  runs for all such accounts at once, in array operations over the accounts
-  (when there are at least `FAST_MIN` of them);
-- every other account runs the session through `Simulation._process` (the
+- the common session runs for all such accounts at once, in array
+  operations over the accounts (when there are at least `FAST_MIN` of them):
+  cash arrives; in the first window a periodic or drift-band rebalance of the
+  portfolio (`batch_rebalance`) and the one plain withdrawal due; then
+  auto-invest, by the waterfill or the proportional rule (`batch_rules`); an
+  early close writes its skipped windows. No queue, halt, missing price,
+  dividend to reinvest or tree change;
+- every other account runs the session through `Simulation._advance` (the
   window step by step), one account at a time.
 
 Which way an account goes depends only on that account's own state, and the
@@ -31,10 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.engine import book as book_module
+from backtest.engine.batch_rebalance import rebalance_rows
+from backtest.engine.batch_rules import proportional_rows, proportional_withdrawal_rows
 from backtest.engine.ledger import EventKind, Reason, WindowRecord
 from backtest.engine.requests import Withdrawal, describe
 from backtest.engine.restrictions import Restrictions
-from backtest.engine.simulation import WINDOW_START, Simulation
+from backtest.engine.simulation import WINDOW_START, Simulation, _hhmm
 from backtest.engine.sums import sum_last
 from backtest.engine.window import GRID_EPS, MAX_UNITS, MONEY_EPS, Window, WindowPrices
 
@@ -55,8 +60,11 @@ class BatchState:
 
 
 def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stacked along a new first axis (a view for a batch of one)."""
-    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
+    """Stacked along a new first axis; a read-only view where every account has
+    the same array (a batch of one, or the variants of a sweep on one market)."""
+    if all(a is arrays[0] for a in arrays):
+        return np.broadcast_to(arrays[0], (len(arrays), *arrays[0].shape))
+    return np.stack(arrays)
 
 
 _col_sum = sum_last
@@ -132,6 +140,10 @@ def waterfill_withdrawal_rows(values: np.ndarray, targets: Sequence[float],
 class Batch:
     """Drives many simulations session by session (see the module docstring)."""
 
+    # The allocation rule of the accounts in the array form now (`_fast` sets them).
+    deposit_rows = staticmethod(waterfill_rows)
+    withdrawal_rows = staticmethod(waterfill_withdrawal_rows)
+
     def __init__(self, sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,
                  close: np.ndarray | None = None, open_: np.ndarray | None = None,
                  dividend: np.ndarray | None = None) -> None:
@@ -203,6 +215,7 @@ class Batch:
                                  for a, s in enumerate(self.sims)])
         self.sig = np.zeros(A, dtype=np.int64)
         self._sigs: dict[tuple, int] = {}
+        self._signed: dict[int, tuple[int, int]] = {}  # (tree version, leaves) when tagged
         self._small: dict[int, bool] = {}
         for a in range(A):
             self._sign(a)
@@ -226,25 +239,26 @@ class Batch:
     def _sign(self, a: int) -> None:
         """Accounts whose trees are the same (structure and leaf ids) share a tag."""
         book = self.sims[a].book
+        self._signed[a] = (book.version, len(book.leaf_paths))
         key = (book.version, tuple(book.leaf_ticker), len(book.leaf_paths))
         self.sig[a] = self._sigs.setdefault(key, len(self._sigs))
 
     @staticmethod
     def _fast_sessions(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
         """The sessions account `s` may run in array form (before its own state)."""
-        ok = np.full(s.n, s.settings.allocation == "waterfill")
+        ok = np.full(s.n, s.settings.allocation in ROWS)
         for i in list(s.requests_at) + list(s.halts_at):
             ok[i] = False
-        ok |= withdrawal & (s.settings.allocation == "waterfill")
+        ok |= withdrawal & (s.settings.allocation in ROWS)
         for i in s.halts_at:
             ok[i] = False
-        ok &= ~s.periodic
-        for w in s.windows:
-            ok &= s.market.close_time > WINDOW_START[w]
         miss = np.isnan(s.market.close).any(axis=1)
         if "morning" in s.windows and s.market.has_open:
             miss |= np.isnan(s.market.open).any(axis=1)
         ok &= ~miss
+        # An early close that skips the first window (and so every window): the
+        # array form writes the skip, but a request due would wait in the queue.
+        ok &= ~((s.market.close_time <= WINDOW_START[s.windows[0]]) & (s.periodic | withdrawal))
         if s.settings.dividends == "reinvest":
             ok &= ~(s.market.dividend > 0).any(axis=1)
         return ok
@@ -256,6 +270,13 @@ class Batch:
                 | (self.auto & (excess >= self.min_auto - MONEY_EPS) & (excess > 0)))
 
     def run(self) -> BatchState:
+        # A periodic rebalance due (of the whole portfolio), and the accounts that
+        # rebalance in array form in this session's first window.
+        self.periodic = np.stack([s.periodic for s in self.sims])
+        self.rebalancing = np.zeros(len(self.sims), dtype=bool)
+        self.allocation = np.array([s.settings.allocation for s in self.sims])
+        self.close_time = self.sims[0].market.close_time
+        self.first_start = np.array([WINDOW_START[s.windows[0]] for s in self.sims])
         i = 0
         while i < self.n:
             pend = self._pending(i)
@@ -282,10 +303,15 @@ class Batch:
 
     def _session(self, i: int, idx: np.ndarray) -> None:
         before = self.units[idx].copy()
-        fast = (self.fast_ok[idx, i] & ~self.queued[idx] & (self.drift_at[idx] != i))
-        fast &= self._small_tree(self.sig[idx])
-        if np.count_nonzero(fast) < FAST_MIN:  # array calls cost more than they save
-            fast[:] = False
+        if len(idx) < FAST_MIN:  # array calls cost more than they save
+            fast = np.zeros(len(idx), dtype=bool)
+        else:
+            fast = self.fast_ok[idx, i] & ~self.queued[idx]
+            # A drift rebalance due when an early close skips the account's windows waits.
+            fast &= ~((self.drift_at[idx] == i) & (self.close_time[i] <= self.first_start[idx]))
+            fast &= self._small_tree(self.sig[idx])
+            if np.count_nonzero(fast) < FAST_MIN:
+                fast[:] = False
         slow = idx[~fast]
         for a in slow.tolist():
             self._slow(i, a)
@@ -309,20 +335,33 @@ class Batch:
         s = self.sims[a]
         s.cash = float(self.cash[a])
         s.next_session = i + 1
-        s._process(i)
+        s._advance(i)
         if not self._units_bound(a):
             self._bind_units()
         self.cash[a] = s.cash
         self.cash_hist[a, i] = s.cash
         self.queued[a] = bool(s.queue)
         self.drift_at[a] = -1 if s._drift_rebalance_at is None else s._drift_rebalance_at
-        self._sign(a)
+        if self._signed.get(a) != (s.book.version, len(s.book.leaf_paths)):
+            self._sign(a)  # the tree changed
 
     # ---- the common session, in array form ----------------------------------------------
     def _fast(self, i: int, idx: np.ndarray, before: np.ndarray) -> None:
+        # The rebalance due, periodic or found by the drift band at the last close,
+        # is one request (a rebalance of the portfolio is never queued twice).
+        drifted = idx[self.drift_at[idx] == i]
+        for a in drifted.tolist():
+            self.sims[a]._drift_rebalance_at = None
+        self.drift_at[drifted] = -1
+        self.rebalancing[:] = False
+        self.rebalancing[idx[self.periodic[idx, i]]] = True
+        self.rebalancing[drifted] = True
         for tag in np.unique(self.sig[idx]).tolist():
             group = idx[self.sig[idx] == tag]
-            self._fast_group(i, group, self.sims[int(group[0])].book)
+            for rule in np.unique(self.allocation[group]).tolist():
+                same = group[self.allocation[group] == rule]
+                self.deposit_rows, self.withdrawal_rows = ROWS[rule]
+                self._fast_group(i, same, self.sims[int(same[0])].book)
         for k, a in enumerate(idx.tolist()):
             if self.tables[a] and not np.array_equal(self.units[a], before[k]):
                 s = self.sims[a]
@@ -346,10 +385,23 @@ class Batch:
             self.dividends[idx, i] = paid
             self.cash[idx] += paid
         for name in ("morning", "afternoon"):
-            sub = idx[self.in_window[name][idx]]
+            sub = self._open_window(i, name, idx)
             if len(sub):
                 self._window(i, name, sub, book)
         self.cash_hist[idx, i] = self.cash[idx]
+
+    def _open_window(self, i: int, name: str, idx: np.ndarray) -> np.ndarray:
+        """The accounts of `idx` that trade in window `name` of session i; an early
+        close before the window skips it (`Simulation._window`'s event)."""
+        sub = idx[self.in_window[name][idx]]
+        close = int(self.close_time[i])
+        if close > WINDOW_START[name]:
+            return sub
+        for a in sub.tolist():
+            self.sims[a].ledger.event(i, EventKind.WINDOW_SKIPPED,
+                                      f"{name} window: the session closes early at "
+                                      f"{_hhmm(close)}")
+        return sub[:0]
 
     def _window(self, i: int, name: str, idx: np.ndarray, book) -> None:
         """One window for accounts on one tree: the withdrawal due (in the account's
@@ -366,6 +418,8 @@ class Batch:
         leaf_ids = lay.leaf[leaf_pos]
         fills: dict[int, list] = {}
         first = self.first_window[name][idx]
+        self._rebalance(idx[first & self.rebalancing[idx]], fill[first & self.rebalancing[idx]],
+                        lay, leaf_pos, leaf_ids, cols, fills)
         wanted = np.where(first, self.w_amount[idx, i], 0.0)
         paying = np.flatnonzero(wanted > 0)
         paid_ok = np.zeros(len(idx), dtype=bool)
@@ -410,6 +464,12 @@ class Batch:
                 amt[:, kids] = rule(values[:, kids], lay.target_list[p], amt[:, p])
         return amt
 
+    def _rebalance(self, acc: np.ndarray, fill: np.ndarray, lay, leaf_pos: np.ndarray,
+                   leaf_ids: np.ndarray, cols: np.ndarray, fills: dict[int, list]) -> None:
+        """The portfolio's rebalance due in this window (`batch_rebalance`)."""
+        if len(acc):
+            rebalance_rows(self, acc, fill, lay, leaf_pos, leaf_ids, cols, fills)
+
     def _withdraw(self, i: int, acc: np.ndarray, wanted: np.ndarray, fill: np.ndarray, lay,
                   leaf_pos: np.ndarray, leaf_ids: np.ndarray, cols: np.ndarray,
                   fills: dict[int, list]) -> np.ndarray:
@@ -427,7 +487,7 @@ class Batch:
         rest = wanted - np.minimum(cash, wanted)
         whole = (rest > 0) & (rest >= invested)
         amt = self._split(values, np.where(whole | rejected, 0.0, rest), lay,
-                          waterfill_withdrawal_rows)
+                          self.withdrawal_rows)
         dollars = amt[:, leaf_pos]
         held = self.units[acc][:, leaf_ids]
         price = fill[:, cols[leaf_ids]]
@@ -464,7 +524,7 @@ class Batch:
         scale = self.scale[acc]
         fill_go = fill if len(rows) == len(idx) else fill[rows]  # usually every account
         values = self._node_values(acc, fill_go, lay, leaf_pos, leaf_ids, cols)
-        amt = self._split(values, excess[rows], lay, waterfill_rows)
+        amt = self._split(values, excess[rows], lay, self.deposit_rows)
         dollars = amt[:, leaf_pos]
         buy = (dollars > 0) & (dollars >= self.min_trade[acc][:, None] - MONEY_EPS)
         price = fill_go[:, cols[leaf_ids]]
@@ -494,6 +554,11 @@ class Batch:
             win._auto_invest()
             self.cash[a] = win.cash
             fills.setdefault(a, []).extend(win.out.fills)
+
+
+# Each allocation rule's (deposit, withdrawal) split of one pie in many accounts.
+ROWS = {"waterfill": (waterfill_rows, waterfill_withdrawal_rows),
+        "proportional": (proportional_rows, proportional_withdrawal_rows)}
 
 
 def run_batch(sims: Sequence[Simulation], tables: Sequence[bool] | bool = True,

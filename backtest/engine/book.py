@@ -181,10 +181,18 @@ class Book:
         """Shares held per leaf id (float)."""
         return self.units / self.scale
 
-    def add_units(self, leaves: np.ndarray, units: np.ndarray) -> None:
-        """Add signed grid units to leaves (a leaf may repeat), in place: in a
-        batch `units` is a row of the batch's holdings array and must stay one."""
-        np.add.at(self.units, leaves, units)
+    def add_units(self, leaves: np.ndarray, units: np.ndarray, unique: bool = False) -> None:
+        """Add signed grid units to leaves (a leaf may repeat unless `unique`), in
+        place: in a batch `units` is a row of the batch's holdings array and must
+        stay one."""
+        if unique:
+            self.units[leaves] += units
+        else:
+            np.add.at(self.units, leaves, units)
+
+    def set_units(self, units: list[int]) -> None:
+        """Every leaf's grid units at once (a plain-list update), in place."""
+        self.units[:] = units
 
     def add_unit(self, leaf: int, units: int) -> None:
         """`add_units` for one leaf."""
@@ -209,6 +217,7 @@ class Book:
         if self._layout is None or self._layout_version != self.version:
             self._layout = Layout.of(self.root)
             self._layout_version = self.version
+            self._fractions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         return self._layout
 
     def node_values(self, leaf_values: np.ndarray) -> np.ndarray:
@@ -221,6 +230,22 @@ class Book:
             np.add.at(values, lay.parent[rows], values[rows])
         return values
 
+    def node_value_list(self, leaf_values: list[float]) -> list[float]:
+        """`node_values` on plain lists (a small tree): each pie's value is its
+        children's added in child order from 0.0, as `np.add.at` adds them there."""
+        lay = self.layout()
+        kid_list, leaf_list = lay.kid_list, lay.leaf_list
+        values = [0.0] * len(leaf_list)
+        for p in range(len(leaf_list) - 1, -1, -1):  # descendants come after a pie
+            if leaf_list[p] >= 0:
+                values[p] = leaf_values[leaf_list[p]]
+            else:
+                v = 0.0
+                for k in kid_list[p]:
+                    v += values[k]
+                values[p] = v
+        return values
+
     def leaves_under(self, node: Node) -> np.ndarray:
         """Leaf ids under (or at) `node`."""
         lay = self.layout()
@@ -230,6 +255,21 @@ class Book:
 
     def value_of(self, node: Node, values: np.ndarray) -> float:
         return float(values[self.layout().position[id(node)]])
+
+    def distribute_arrays(self, node: Node, amount: float, rules: Rules,
+                          values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`distribute` as (leaf ids, dollars) arrays, in the same order."""
+        lay = self.layout()
+        if amount > 0 and lay.leaf[lay.position[id(node)]] < 0 and len(lay.leaf) > SMALL:
+            return self._distribute_levels(lay, lay.position[id(node)], amount, rules, values)
+        pos = lay.position[id(node)]
+        if amount > 0 and lay.leaf[pos] < 0:
+            leaves, dollars = self._distribute_small(lay, pos, amount, rules.pie,
+                                                     values.tolist())
+            return np.array(leaves, dtype=np.int64), np.array(dollars, dtype=float)
+        plan = self.distribute(node, amount, rules, values)
+        return (np.array([lf for lf, _ in plan], dtype=np.int64),
+                np.array([a for _, a in plan], dtype=float))
 
     def distribute(self, node: Node, amount: float, rules: Rules,
                    values: np.ndarray) -> list[tuple[int, float]]:
@@ -246,7 +286,16 @@ class Book:
         if lay.leaf[pos] >= 0:
             return [(int(lay.leaf[pos]), amount)]
         if len(lay.leaf) <= SMALL:  # a small tree: plain recursion beats array calls
-            return self._distribute_small(lay, pos, amount, rules.pie, values.tolist())
+            leaves, dollars = self._distribute_small(lay, pos, amount, rules.pie,
+                                                     values.tolist())
+            return list(zip(leaves, dollars, strict=True))
+        leaves, dollars = self._distribute_levels(lay, pos, amount, rules, values)
+        return list(zip(leaves.tolist(), dollars.tolist(), strict=True))
+
+    @staticmethod
+    def _distribute_levels(lay: Layout, pos: int, amount: float, rules: Rules,
+                           values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`distribute` from the pie at `pos`, level by level (a large tree)."""
         amounts = np.zeros(len(lay.leaf))
         amounts[pos] = amount
         for level in lay.levels[lay.depth[pos]:]:
@@ -265,33 +314,39 @@ class Book:
             seg = np.searchsorted(active, level.seg[keep])
             amounts[kids] = rules.segments(values[kids], targets, seg, given[active])
         got = np.flatnonzero((lay.leaf >= 0) & (amounts > 0))
-        return list(zip(lay.leaf[got].tolist(), amounts[got].tolist(), strict=True))
+        return lay.leaf[got], amounts[got]
 
     @staticmethod
     def _distribute_small(lay: Layout, pos: int, amount: float, rule: PieRule,
-                          values: list[float]) -> list[tuple[int, float]]:
-        out: list[tuple[int, float]] = []
+                          values: list[float]) -> tuple[list[int], list[float]]:
+        """`distribute` from the pie at `pos` on plain lists: (leaf ids, dollars)."""
+        leaves: list[int] = []
+        dollars: list[float] = []
+        leaf_list, kid_list, target_list = lay.leaf_list, lay.kid_list, lay.target_list
 
         def visit(p: int, amt: float) -> None:
-            leaf = lay.leaf_list[p]
-            if leaf >= 0:
-                out.append((leaf, amt))
-                return
-            kids = lay.kid_list[p]
-            for k, a in zip(kids, rule([values[k] for k in kids], lay.target_list[p], amt),
+            kids = kid_list[p]
+            for k, a in zip(kids, rule([values[k] for k in kids], target_list[p], amt),
                             strict=True):
                 if a > 0:
-                    visit(k, a)
+                    if leaf_list[k] >= 0:
+                        leaves.append(leaf_list[k])
+                        dollars.append(a)
+                    else:
+                        visit(k, a)
 
         visit(pos, amount)  # depth first in child order: tree (position) order
-        return out
+        return leaves, dollars
 
     def target_fractions(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
         """(leaf ids under `node`, each one's target share of the node): products
         of the targets along the path from `node` down to the leaf."""
         lay = self.layout()
         pos = lay.position[id(node)]
-        span = slice(pos, lay.end[pos])
-        is_leaf = lay.leaf[span] >= 0
-        fractions = lay.weight[span][is_leaf] / lay.weight[pos]
-        return lay.leaf[span][is_leaf], fractions
+        known = self._fractions.get(pos)  # the tree is the same until it changes
+        if known is None:
+            span = slice(pos, lay.end[pos])
+            is_leaf = lay.leaf[span] >= 0
+            fractions = lay.weight[span][is_leaf] / lay.weight[pos]
+            known = self._fractions[pos] = (lay.leaf[span][is_leaf], fractions)
+        return known

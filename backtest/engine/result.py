@@ -69,8 +69,12 @@ def cash_series(sim: Simulation) -> np.ndarray:
 
 def leaf_value_matrix(sim: Simulation) -> np.ndarray:
     """(sessions x leaves) value of each slice's holding at each close."""
-    # Before its first price a ticker is worth nothing: nobody can hold it yet.
-    return share_matrix(sim) * np.nan_to_num(sim._close_ffill)[:, sim.book.leaf_columns]
+    close, cols = sim._close_ffill, sim.book.leaf_columns
+    # The closes as they are where the leaves are the market's columns in order.
+    px = close if np.array_equal(cols, np.arange(close.shape[1])) else close[:, cols]
+    if np.isnan(px).any():  # before its first price a ticker is worth nothing
+        px = np.nan_to_num(px)
+    return share_matrix(sim) * px
 
 
 def value_series(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
@@ -146,22 +150,30 @@ WINDOWS = ("morning", "afternoon")
 REASONS = tuple(r.value for r in Reason)  # the codes of FillColumns.reason
 
 
+# One fill as a record: numpy reads the list of tuples in one call.
+_FILL = np.dtype([("leaf", np.int64), ("col", np.int64), ("units", np.int64),
+                  ("amount", float), ("reason", f"U{max(map(len, REASONS))}")])
+
+
 def fill_columns(sim: Simulation) -> FillColumns:
     windows = sim.ledger.windows
     counts = np.array([len(w.fills) for w in windows], dtype=np.int64)
     fills = [f for w in windows for f in w.fills]
     seq = np.repeat(np.arange(len(windows)), counts)
     if fills:
-        leaf, col, units, amount, reason = zip(*fills, strict=True)
-        col_arr = np.array(col, dtype=np.int64)
+        rec = np.array(fills, dtype=_FILL)
+        code = np.full(len(rec), -1, dtype=np.int64)
+        for k, r in enumerate(REASONS):
+            code[rec["reason"] == r] = k
+        if (code < 0).any():
+            raise ValueError(f"a fill with an unknown reason: {fills[int(np.argmin(code))]}")
+        col_arr = rec["col"].copy()
         price = np.stack([w.prices for w in windows])[seq, col_arr]
-        code = {r: k for k, r in enumerate(REASONS)}
         return FillColumns(
             seq, np.array([w.session for w in windows], dtype=np.int64)[seq],
             np.array([WINDOWS.index(w.window) for w in windows], dtype=np.int64)[seq],
-            np.array(leaf, dtype=np.int64), col_arr, np.array(units, dtype=np.int64),
-            price, np.array(amount, dtype=float),
-            np.array([code[r] for r in reason], dtype=np.int64))
+            rec["leaf"].copy(), col_arr, rec["units"].copy(), price, rec["amount"].copy(),
+            code)
     empty = np.zeros(0, dtype=np.int64)
     return FillColumns(empty, empty, empty, empty, empty, empty, np.zeros(0), np.zeros(0),
                        empty)

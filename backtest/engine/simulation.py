@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import attrgetter
 
 import numpy as np
@@ -228,7 +229,7 @@ class Simulation:
                     break
                 i = jump
             self.next_session = i + 1
-            self._process(i)
+            self._advance(i)
 
     def _is_active(self, i: int) -> bool:
         return bool(self.scheduled[i]) or self._dynamic_pending(i)
@@ -245,9 +246,19 @@ class Simulation:
 
     # ---- one session ----------------------------------------------------------------
     def _process(self, i: int) -> SessionReport:
+        """Run session i and report it (for replay)."""
         n_events = len(self.ledger.events)
         n_windows = len(self.ledger.windows)
         n_payouts = len(self.payouts)
+        self._advance(i)
+        return SessionReport(i, self._date(i), self.cash, float(self.deposit_in[i]),
+                             float(self.dividends[i]), float(self.withdrawals[i]),
+                             self.ledger.windows[n_windows:], self.ledger.events[n_events:],
+                             shares=self.book.shares.copy(),
+                             payouts=[(v, w) for _, v, w in self.payouts[n_payouts:]])
+
+    def _advance(self, i: int) -> None:
+        """Run session i: cash arrives, requests join the queue, the windows, the close."""
         version = self.book.version
         before = self.book.units.copy()
         self._cash_arrives(i)
@@ -259,24 +270,24 @@ class Simulation:
             shape = self.book.shape()
             self.shapes.append((i, shape))
             self._member = membership(shape, len(self.book.leaf_paths))
-        if len(before) != len(self.book.units) or not np.array_equal(before, self.book.units):
+        if len(before) != len(self.book.units) or (before != self.book.units).any():
             self.share_snapshots.append((i, self.book.shares))
         if self.strategy.rebalance.drift_band is not None:
             self._check_drift(i)
-        return SessionReport(i, self._date(i), self.cash, float(self.deposit_in[i]),
-                             float(self.dividends[i]), float(self.withdrawals[i]),
-                             self.ledger.windows[n_windows:], self.ledger.events[n_events:],
-                             shares=self.book.shares.copy(),
-                             payouts=[(v, w) for _, v, w in self.payouts[n_payouts:]])
+
+    @cached_property
+    def _dividend_sessions(self) -> np.ndarray:
+        """Sessions where some ticker pays (or has an unreadable) dividend."""
+        return (self.market.dividend != 0).any(axis=1)
 
     def _cash_arrives(self, i: int) -> None:
-        self.cash += self.deposit_in[i]
+        self.cash += float(self.deposit_in[i])  # a plain float: cheaper arithmetic after
         self.deposits[i] = self.deposit_in[i]
-        if len(self.book.units):
+        if len(self.book.units) and self._dividend_sessions[i]:  # else 0.0 is paid
             per_share = self.market.dividend[i, self.book.leaf_columns]
             # Added leaf by leaf, in leaf order: the batch engine adds the same way.
             self.dividends[i] = sum((self.book.shares * per_share).tolist())
-            self.cash += self.dividends[i]
+            self.cash += float(self.dividends[i])
             if self.settings.dividends == "reinvest" and self.dividends[i] > 0:
                 self._queue_dividend_buys(self.book.shares * per_share)
 
@@ -358,6 +369,8 @@ class Simulation:
             fill = np.where(np.isnan(m.open[i]), close, m.open[i])
         else:
             fill = close.copy()
+        if not ticker_halts and not np.isnan(fill).any():  # every column trades
+            return WindowPrices(fill, fill, Restrictions.none(len(close)))
         last = self._close_ffill[i - 1] if i > 0 else np.full(len(close), np.nan)
         value = np.where(np.isnan(fill), last, fill)
         value[np.isnan(value)] = 0.0  # never priced yet: nobody holds it

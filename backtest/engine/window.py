@@ -19,6 +19,7 @@ from backtest.engine.allocation import (
     DEPOSIT_RULES,
     PIE_DEPOSIT_RULES,
     PIE_WITHDRAWAL_RULES,
+    SMALL,
     WITHDRAWAL_RULES,
 )
 from backtest.engine.book import Book, Node
@@ -38,6 +39,11 @@ def reaches(amount: float, threshold: float) -> bool:
     return amount >= threshold - MONEY_EPS
 
 Plan = list[tuple[int, float | None]]  # (leaf id, dollars; None = every share)
+
+# Each allocation rule in its two forms, built once (a window is built per session).
+_RULES = {name: (Rules(PIE_DEPOSIT_RULES[name], DEPOSIT_RULES[name]),
+                 Rules(PIE_WITHDRAWAL_RULES[name], WITHDRAWAL_RULES[name]))
+          for name in DEPOSIT_RULES}
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,11 @@ class Window:
         self.prices = prices
         self.settings = settings
         self.scale = 10 ** settings.share_decimals
-        self.deposit_rule = Rules(PIE_DEPOSIT_RULES[settings.allocation],
-                                  DEPOSIT_RULES[settings.allocation])
-        self.withdrawal_rule = Rules(PIE_WITHDRAWAL_RULES[settings.allocation],
-                                     WITHDRAWAL_RULES[settings.allocation])
+        self.deposit_rule, self.withdrawal_rule = _RULES[settings.allocation]
         self.out = WindowOutcome()
+        # No halted or unpriced column: no leg can wait, so plans stay arrays.
+        self.open = not prices.restrictions.any
+        self._fill_list: list[float] | None = None  # the fill prices as plain floats
 
     # ---- the steps ------------------------------------------------------------
     def run(self, queue: list[Request], auto_invest: bool) -> WindowOutcome:
@@ -166,6 +172,22 @@ class Window:
         leaves, fractions = self.book.target_fractions(node)
         current = self._leaf_values()[leaves]
         delta = current.sum() * fractions - current
+        if self.open and len(leaves) <= SMALL:  # the same legs, on plain lists
+            ids, d = leaves.tolist(), delta.tolist()
+            self._sell_legs([lf for lf, x in zip(ids, d, strict=True) if x < 0],
+                            [-x for x in d if x < 0], Reason.REBALANCE)
+            least = self.settings.min_trade - MONEY_EPS
+            keep = [k for k, x in enumerate(d) if x > 0 and x >= least]
+            self._buy_legs([ids[k] for k in keep], [d[k] for k in keep], Reason.REBALANCE)
+            return
+        if self.open:  # the same legs as the plans below, as arrays
+            selling = delta < 0
+            if selling.any():
+                self._sell_arrays(leaves[selling], -delta[selling], Reason.REBALANCE, unique=True)
+            buying = (delta > 0) & (delta >= self.settings.min_trade - MONEY_EPS)
+            if buying.any():
+                self._buy_arrays(leaves[buying], delta[buying], Reason.REBALANCE, unique=True)
+            return
         sells: Plan = list(zip(leaves[delta < 0].tolist(), (-delta[delta < 0]).tolist(),
                                strict=True))
         buys: Plan = list(zip(leaves[delta > 0].tolist(), delta[delta > 0].tolist(),
@@ -207,6 +229,22 @@ class Window:
     def _auto_invest(self) -> None:
         excess = self.cash - self.settings.cash_minimum
         if not reaches(excess, self.settings.min_auto_invest) or excess <= 0:
+            return
+        lay = self.book.layout()
+        if self.open and len(lay.leaf) <= SMALL:  # `_buy_plan` on plain lists
+            values = self.book.node_value_list(self._leaf_values().tolist())
+            ids, dollars = self.book._distribute_small(lay, 0, excess, self.deposit_rule.pie,
+                                                       values)
+            least = self.settings.min_trade - MONEY_EPS
+            keep = [k for k, x in enumerate(dollars) if x >= least]
+            self._buy_legs([ids[k] for k in keep], [dollars[k] for k in keep], Reason.AUTO_INVEST)
+            return
+        if self.open:  # `_buy_plan` as arrays
+            leaves, dollars = self.book.distribute_arrays(self.book.root, excess,
+                                                          self.deposit_rule, self._node_values())
+            keep = dollars >= self.settings.min_trade - MONEY_EPS
+            if keep.any():
+                self._buy_arrays(leaves[keep], dollars[keep], Reason.AUTO_INVEST, unique=True)
             return
         plan = self._buy_plan(self.book.root, excess)
         halted = self._halted_columns(plan)
@@ -302,6 +340,12 @@ class Window:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
         dollars = np.fromiter((np.inf if d is None else d for _, d in plan), float, len(plan))
+        self._sell_arrays(leaves, dollars, reason)
+
+    def _sell_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: Reason,
+                     unique: bool = False) -> None:
+        """`_execute_sells` of a plan as arrays (dollars inf: every share); `unique`:
+        no leaf twice in the plan."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         held = self.book.units[leaves]
@@ -311,10 +355,76 @@ class Window:
         sold = units > 0
         leaves, cols, units, price = leaves[sold], cols[sold], units[sold], price[sold]
         amount = units / self.scale * price
-        self.book.add_units(leaves, -units)
+        self.book.add_units(leaves, -units, unique=unique)
         self.cash += sum(amount.tolist())  # in plan order, as the batch engine adds
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), (-units).tolist(),
                                   (-amount).tolist(), [reason.value] * len(units), strict=True))
+
+    # The same two steps leg by leg on plain floats, for the few legs of a small tree
+    # (the same IEEE operations in the same order; numpy calls cost more than they
+    # do there). Plans whose leaves are distinct, every price positive; otherwise
+    # the array forms above.
+    def _fill_prices(self, leaves: list[int]) -> list[float] | None:
+        if self._fill_list is None:
+            self._fill_list = self.prices.fill.tolist()
+        fill = self._fill_list
+        ticker = self.book.leaf_ticker
+        prices = [fill[ticker[lf]] for lf in leaves]
+        # (a price under a billionth would overflow the plain-float arithmetic)
+        return prices if min(prices) >= 1e-9 else None
+
+    def _sell_legs(self, leaves: list[int], dollars: list[float], reason: Reason) -> None:
+        """`_sell_arrays` for a few distinct leaves."""
+        if not leaves:
+            return
+        prices = self._fill_prices(leaves)
+        if prices is None:
+            self._sell_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return
+        ticker, tag = self.book.leaf_ticker, reason.value
+        held_now = self.book.units.tolist()
+        scale, fscale = self.scale, float(self.scale)
+        fills, amounts = [], []
+        for lf, d, price in zip(leaves, dollars, prices, strict=True):
+            held = held_now[lf]
+            units = min(math.ceil(d / price * scale - GRID_EPS), held)
+            if units > 0:
+                amount = float(units) / fscale * price
+                held_now[lf] = held - units
+                amounts.append(amount)
+                fills.append((lf, ticker[lf], -units, -amount, tag))
+        if fills:
+            self.book.set_units(held_now)
+        self.cash += sum(amounts)  # in plan order, as the batch engine adds
+        self.out.fills.extend(fills)
+
+    def _buy_legs(self, leaves: list[int], dollars: list[float], reason: Reason) -> None:
+        """`_buy_arrays` for a few distinct leaves whose dollars all reach `min_trade`."""
+        if not leaves:
+            return
+        prices = self._fill_prices(leaves)
+        if prices is None:
+            self._buy_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return
+        scale, fscale = self.scale, float(self.scale)
+        exact = [d / price * scale for d, price in zip(dollars, prices, strict=True)]
+        held = self.book.units.tolist()
+        if max([e + held[lf] for e, lf in zip(exact, leaves, strict=True)]) >= MAX_UNITS:
+            self._buy_arrays(np.array(leaves, dtype=np.int64), np.array(dollars), reason)
+            return  # (raises its OverflowError)
+        units = [math.floor(e + GRID_EPS) for e in exact]
+        amounts = [float(u) / fscale * p for u, p in zip(units, prices, strict=True)]
+        total = sum(amounts)  # in plan order, as the batch engine adds
+        if total > self.cash:  # rare: rounding at the very edge of the cash
+            self._execute_buys_in_turn(list(zip(leaves, dollars, strict=True)), reason)
+            return
+        ticker, tag = self.book.leaf_ticker, reason.value
+        for lf, u, a in zip(leaves, units, amounts, strict=True):
+            if u > 0:
+                held[lf] += u
+                self.out.fills.append((lf, ticker[lf], u, a, tag))
+        self.book.set_units(held)
+        self.cash -= total
 
     def _execute_buys(self, plan: Plan, reason: Reason) -> None:
         """Buy each leaf's dollars in whole grid units, rounded down, within the cash."""
@@ -323,6 +433,12 @@ class Window:
             return
         leaves = np.fromiter((lf for lf, _ in plan), np.int64, len(plan))
         dollars = np.fromiter((d for _, d in plan), float, len(plan))
+        self._buy_arrays(leaves, dollars, reason)
+
+    def _buy_arrays(self, leaves: np.ndarray, dollars: np.ndarray, reason: Reason,
+                    unique: bool = False) -> None:
+        """`_execute_buys` of a plan as arrays whose dollars all reach `min_trade`;
+        `unique`: no leaf twice in the plan."""
         cols = self.book.leaf_columns[leaves]
         price = self.prices.fill[cols]
         exact = dollars / price * self.scale
@@ -335,11 +451,14 @@ class Window:
         # Added in plan order, one by one: the batch engine adds the same way.
         total = sum(amount.tolist())
         if total > self.cash:  # rare: rounding at the very edge of the cash
-            self._execute_buys_in_turn(plan, reason)
+            self._execute_buys_in_turn(list(zip(leaves.tolist(), dollars.tolist(), strict=True)),
+                                       reason)
             return
         bought = units > 0
-        leaves, cols, units, amount = leaves[bought], cols[bought], units[bought], amount[bought]
-        self.book.add_units(leaves, units)
+        if not bought.all():
+            leaves, cols, units, amount = (leaves[bought], cols[bought], units[bought],
+                                           amount[bought])
+        self.book.add_units(leaves, units, unique=unique)
         self.cash -= total
         self.out.fills.extend(zip(leaves.tolist(), cols.tolist(), units.tolist(),
                                   amount.tolist(), [reason.value] * len(units), strict=True))

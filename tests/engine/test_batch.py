@@ -27,23 +27,36 @@ from backtest.engine.simulation import Simulation
 N_DAYS = 30
 TICKERS = [f"T{i}" for i in range(10)]
 TABLES = ("daily", "trades", "allocations", "holdings", "drift", "events", "fills")
-DAYS = pd.bdate_range("2024-01-08", periods=N_DAYS)
+# Starts whose 30 sessions cross a month; a quarter (March into April); a year.
+STARTS = ("2024-01-08", "2024-03-11", "2023-12-11")
 
 
-def _prices(draw):
+def _days(start: str) -> pd.DatetimeIndex:
+    return pd.bdate_range(start, periods=N_DAYS)
+
+
+def _prices(draw, start: str):
     rets = draw(st.lists(st.lists(st.floats(-0.12, 0.12), min_size=N_DAYS, max_size=N_DAYS),
                          min_size=10, max_size=10))
-    start = draw(st.lists(st.floats(1, 300), min_size=10, max_size=10))
+    first = draw(st.lists(st.floats(1, 300), min_size=10, max_size=10))
     closes = {t: list(s0 * np.cumprod(1 + np.array(r)))
-              for t, s0, r in zip(TICKERS, start, rets, strict=True)}
+              for t, s0, r in zip(TICKERS, first, rets, strict=True)}
     gaps = draw(st.lists(st.floats(-0.03, 0.03), min_size=N_DAYS, max_size=N_DAYS))
     opens = {t: list(np.array(c) * (1 + np.array(gaps))) for t, c in closes.items()}
     div_day = draw(st.integers(1, N_DAYS - 1))
     divs = {"T1": [0.0] * div_day + [draw(st.floats(0.01, 2.0))] + [0.0] * (N_DAYS - div_day - 1)}
-    return market(closes, opens=opens, dividends=divs, start="2024-01-08")
+    return market(closes, opens=opens, dividends=divs, start=start, close_time=_early(draw))
 
 
-def _account(draw, shared: str):
+def _early(draw) -> list[int] | None:
+    """Early closes shared by the batch's calendar (drawn once per batch)."""
+    return draw(st.shared(st.one_of(
+        st.none(),
+        st.lists(st.sampled_from([16 * 60] * 5 + [13 * 60, 9 * 60]), min_size=N_DAYS,
+                 max_size=N_DAYS)), key="early"))
+
+
+def _account(draw, shared: str, start: str):
     window = draw(st.sampled_from(["morning", "afternoon", "both"]))
     alloc = draw(st.sampled_from(["waterfill", "waterfill", "proportional"]))
     settings_ = (f"window: {window}, allocation: {alloc}, "
@@ -53,12 +66,18 @@ def _account(draw, shared: str):
                  f"share_decimals: {draw(st.sampled_from([0, 3, 5]))}, "
                  f"auto_invest: {draw(st.sampled_from(['true', 'true', 'false']))}, "
                  f"dividends: {draw(st.sampled_from(['cash', 'reinvest']))}")
-    flows = [f"{{deposit: {draw(st.floats(100, 20000)):.2f}, date: 2024-01-08}}",
-             f"{{deposit: {draw(st.floats(1, 900)):.2f}, every: week, start: 2024-01-10}}"]
+    days = _days(start)
+    # A monthly deposit on the first session of each month lands on the day of a
+    # periodic rebalance: the rebalance runs, then auto-invest.
+    month_start = next(d for d in days[1:] if d.month != days[0].month).date()
+    regular = draw(st.sampled_from([f"every: week, start: {days[2].date()}",
+                                    f"every: month, start: {month_start}"]))
+    flows = [f"{{deposit: {draw(st.floats(100, 20000)):.2f}, date: {days[0].date()}}}",
+             f"{{deposit: {draw(st.floats(1, 900)):.2f}, {regular}}}"]
     if draw(st.booleans()):
         flows.append(f"{{withdrawal: {draw(st.floats(1, 3000)):.2f}, every: 2weeks, "
-                     "start: 2024-01-19}")
-    every = draw(st.sampled_from(["never", "never", "month"]))
+                     f"start: {days[9].date()}}}")
+    every = draw(st.sampled_from(["never", "month", "month", "quarter", "year"]))
     band = draw(st.sampled_from(["", "", ", drift_band: 3"]))
     return f"""
 account: {{{settings_}}}
@@ -70,8 +89,13 @@ rebalance: {{every: {every}{band}}}
 
 @st.composite
 def batches(draw):
-    shape = draw(st.sampled_from(["nested", "flat", "wide"]))
+    start = draw(st.sampled_from(STARTS))
+    days = _days(start)
+    shape = draw(st.sampled_from(["nested", "flat", "wide", "deep"]))
     pie = {"nested": "{slices: {T0: 40, Sub: {target: 60, slices: {T1: 30, T2: 45, T3: 25}}}}",
+           "deep": "{slices: {T0: 15, A: {target: 50, slices: {T1: 20, B: {target: 80, "
+                   "slices: {T2: 50, T3: 25, T4: 25}}}}, C: {target: 35, slices: "
+                   "{T5: 60, T6: 40}}}}",
            "flat": "{slices: {T0: 10, T1: 20, T2: 30, T3: 40}}",
            # ten slices: sums over more than eight terms (numpy's pairwise sums differ)
            "wide": "{slices: {T0: 10, T1: 10, T2: 10, T3: 10, T4: 10, T5: 10, T6: 10, "
@@ -79,28 +103,29 @@ def batches(draw):
     removing = shape == "flat" and draw(st.booleans())
     events = []
     if draw(st.booleans()):
-        d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
+        d = days[draw(st.integers(1, N_DAYS - 1))].date()
         events.append(f"{{date: {d}, order: {{slice: T0, side: buy, amount: 500}}}}")
     if draw(st.booleans()):
-        d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
+        d = days[draw(st.integers(1, N_DAYS - 1))].date()
         events.append(f"{{date: {d}, rebalance: portfolio}}")
     if not removing and draw(st.booleans()):
-        d = DAYS[draw(st.integers(1, N_DAYS - 1))].date()
+        d = days[draw(st.integers(1, N_DAYS - 1))].date()
         sl = {"nested": "{pie: Sub, slices: {T1: 50, T2: 25, T3: 25}}",
               "flat": "{pie: portfolio, slices: {T0: 25, T1: 25, T2: 25, T3: 25}}",
+              "deep": "{pie: A/B, slices: {T2: 10, T3: 10, T4: 80}}",
               "wide": "{pie: portfolio, slices: {T0: 19, T1: 9, T2: 9, T3: 9, T4: 9, "
                       "T5: 9, T6: 9, T7: 9, T8: 9, T9: 9}}"}[shape]
         events.append(f"{{date: {d}, set_targets: {sl}}}")
     if removing:  # a slice removed, then added back empty
         d1, d2 = sorted(draw(st.lists(st.integers(1, N_DAYS - 1), min_size=2, max_size=2,
                                       unique=True)))
-        events.append(f"{{date: {DAYS[d1].date()}, remove_slice: T3, "
+        events.append(f"{{date: {days[d1].date()}, remove_slice: T3, "
                       "targets: {T0: 20, T1: 30, T2: 50}}")
-        events.append(f"{{date: {DAYS[d2].date()}, add_slice: {{pie: portfolio, "
+        events.append(f"{{date: {days[d2].date()}, add_slice: {{pie: portfolio, "
                       "slices: {T0: 10, T1: 20, T2: 30, T3: 40}}}")
     shared = f"portfolio: {pie}\nevents: [{', '.join(events)}]"
     k = draw(st.integers(1, 4))
-    return [(strategy(_account(draw, shared)), _prices(draw)) for _ in range(k)]
+    return [(strategy(_account(draw, shared, start)), _prices(draw, start)) for _ in range(k)]
 
 
 def _bytes(result: RunResult, name: str) -> bytes:
