@@ -384,8 +384,8 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
     bounds = np.flatnonzero(np.diff(key[np.argsort(key, kind="stable")])) + 1
     lot_rows: list[np.ndarray] = []  # fill rows of each key's buys
     lot_rems: list[np.ndarray] = []
-    p_lot: list[np.ndarray] = []  # global lot number of each piece
-    p_take: list[np.ndarray] = []
+    p_lot: list[int] = []  # global lot number of each piece
+    p_take: list[int] = []  # and the units it closes
     p_sell: list[int] = []  # fill row of each sell
     p_count: list[int] = []  # and its pieces
     n_lots = 0
@@ -398,42 +398,61 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
         buys = rows[is_buy]
         if len(buys) > 1 and (np.diff(day[buys]) < 0).any():
             return None
-        rem = units[buys].copy()
+        units_l = units[buys].tolist()
         cost = price[buys]
         long_after = long_day[buys]
-        before = np.cumsum(is_buy)  # buys up to and including each row
-        alive = np.zeros(0, dtype=np.int64)  # the key's open lots, in buy order
+        before = np.cumsum(is_buy).tolist()  # buys up to and including each row
+        # The key's open lots, in buy order: sort keys in arrays, units and lot
+        # numbers in lists (a sell closes a few lots; Python walks them faster).
+        a_cost, a_long = cost[:0], long_after[:0]
+        a_rem: list[int] = []
+        a_id: list[int] = []
         seen = 0
         for j in np.flatnonzero(~is_buy).tolist():
-            n = int(before[j])
+            n = before[j]
             row = int(rows[j])
             left = -int(u[j])
             if n > seen:  # the buys since the last sell
-                alive = np.concatenate((alive, np.arange(seen, n)))
+                a_cost = np.concatenate((a_cost, cost[seen:n]))
+                a_long = np.concatenate((a_long, long_after[seen:n]))
+                a_rem.extend(units_l[seen:n])
+                a_id.extend(range(n_lots + seen, n_lots + n))
                 seen = n
-            if not len(alive):
+            if not a_rem:
                 return None
-            if method == "fifo":
-                pos = alive
-            else:
-                pos = alive[_order(cost[alive], long_after[alive], float(price[row]),
-                                   int(day[row]), method)]
-            r = rem[pos]
-            cum = np.cumsum(r)
-            if cum[-1] < left:
+            pos = (range(len(a_rem)) if method == "fifo" else
+                   _order(a_cost, a_long, float(price[row]), int(day[row]), method).tolist())
+            dead: list[int] = []
+            count = 0
+            for q in pos:
+                r = a_rem[q]
+                count += 1
+                p_lot.append(a_id[q])
+                if r >= left:  # the sell ends in this lot
+                    p_take.append(left)
+                    a_rem[q] = r - left
+                    if r == left:
+                        dead.append(q)
+                    left = 0
+                    break
+                p_take.append(r)
+                dead.append(q)
+                left -= r
+            if left:
                 return None
-            k = int(np.searchsorted(cum, left))  # the lot the sell ends in
-            lots = pos[:k + 1]
-            take = r[:k + 1].copy()
-            last = left - (int(cum[k - 1]) if k else 0)
-            take[k] = last
-            rem[lots] -= take
-            if k or last == r[k]:  # a lot closed in full
-                alive = alive[rem[alive] > 0]
-            p_lot.append(lots + n_lots)
-            p_take.append(take)
+            if dead:
+                keep = np.ones(len(a_rem), dtype=bool)
+                keep[dead] = False
+                a_cost, a_long = a_cost[keep], a_long[keep]
+                for q in sorted(dead, reverse=True):
+                    del a_rem[q]
+                    del a_id[q]
             p_sell.append(row)
-            p_count.append(k + 1)
+            p_count.append(count)
+        rem = np.zeros(len(buys), dtype=np.int64)
+        rem[seen:] = units_l[seen:]  # bought after the last sell
+        if a_id:
+            rem[np.array(a_id, dtype=np.int64) - n_lots] = a_rem
         lot_rows.append(buys)
         lot_rems.append(rem)
         n_lots += len(buys)
@@ -444,9 +463,9 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
     s_names = np.asarray(s_names, dtype=object)
     t_names = np.asarray(t_names, dtype=object)
     if p_lot:
-        lot = np.concatenate(p_lot)
+        lot = np.array(p_lot, dtype=np.int64)
         sell = np.repeat(np.array(p_sell, dtype=np.int64), p_count)
-        take = np.concatenate(p_take)
+        take = np.array(p_take, dtype=np.int64)
         by = np.argsort(sell, kind="stable")
         lot, sell, take = lot[by], sell[by], take[by]
     else:
