@@ -407,7 +407,7 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
         a_cost, a_long = cost[:0], long_after[:0]
         a_rem: list[int] = []
         a_id: list[int] = []
-        seen = 0
+        seen = dead = 0
         for j in np.flatnonzero(~is_buy).tolist():
             n = before[j]
             row = int(rows[j])
@@ -418,40 +418,40 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
                 a_rem.extend(units_l[seen:n])
                 a_id.extend(range(n_lots + seen, n_lots + n))
                 seen = n
-            if not a_rem:
+            if len(a_rem) == dead:
                 return None
             pos = (range(len(a_rem)) if method == "fifo" else
                    _order(a_cost, a_long, float(price[row]), int(day[row]), method).tolist())
-            dead: list[int] = []
             count = 0
             for q in pos:
                 r = a_rem[q]
+                if not r:  # closed earlier, not yet dropped
+                    continue
                 count += 1
                 p_lot.append(a_id[q])
                 if r >= left:  # the sell ends in this lot
                     p_take.append(left)
                     a_rem[q] = r - left
-                    if r == left:
-                        dead.append(q)
+                    dead += r == left
                     left = 0
                     break
                 p_take.append(r)
-                dead.append(q)
+                a_rem[q] = 0
+                dead += 1
                 left -= r
             if left:
                 return None
-            if dead:
-                keep = np.ones(len(a_rem), dtype=bool)
-                keep[dead] = False
+            if 2 * dead > len(a_rem):  # drop the closed lots now and then, not every sell
+                keep = np.array(a_rem, dtype=np.int64) > 0
                 a_cost, a_long = a_cost[keep], a_long[keep]
-                for q in sorted(dead, reverse=True):
-                    del a_rem[q]
-                    del a_id[q]
+                a_id = [i for i, r in zip(a_id, a_rem, strict=True) if r]
+                a_rem = [r for r in a_rem if r]
+                dead = 0
             p_sell.append(row)
             p_count.append(count)
         rem = np.zeros(len(buys), dtype=np.int64)
         rem[seen:] = units_l[seen:]  # bought after the last sell
-        if a_id:
+        if a_id:  # (a closed lot's 0 among them)
             rem[np.array(a_id, dtype=np.int64) - n_lots] = a_rem
         lot_rows.append(buys)
         lot_rems.append(rem)
