@@ -40,6 +40,15 @@ February 28 of the next year (so it is long-term from March 1).
 - `hifo`: highest cost per share first.
 
 Ties are broken by the older lot first (open date, then execution order).
+
+**Two paths, one result.** `LotBook` steps the fills one by one (any input;
+the reference). A run's fills (on the share grid, in date order) go through
+`replay`'s array path instead: lots of different (slice, ticker) never meet,
+so each key is replayed on its own in whole grid units (the remainders the
+book rounds to the grid are exact integers), and the pieces are put back in
+execution order. Both give the same pieces and open lots to the bit
+(tests/analytics/test_lots_columns.py); the tax tables are built from the
+columns without a `Piece` or `Lot` object per row.
 """
 
 from __future__ import annotations
