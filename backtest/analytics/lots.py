@@ -382,8 +382,8 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
     day = (pd.to_datetime(fills["date"]).to_numpy().astype("datetime64[D]")
            .astype(np.int64) + EPOCH)
     price = fills["price"].to_numpy(dtype=float)
-    s_code, s_names = pd.factorize(pd.Series(fills["slice"].to_numpy(dtype=object)))
-    t_code, t_names = pd.factorize(pd.Series(fills["ticker"].to_numpy(dtype=object)))
+    s_code, s_names = pd.factorize(fills["slice"])  # (Arrow strings: no objects per row)
+    t_code, t_names = pd.factorize(fills["ticker"])
     if (s_code < 0).any() or (t_code < 0).any():
         return None
     live = np.flatnonzero(units != 0)
@@ -469,8 +469,8 @@ def _fast_replay(fills: pd.DataFrame | None, method: str,
                else np.full(len(fills), "", dtype=object))
     all_lots = np.concatenate(lot_rows) if lot_rows else np.zeros(0, dtype=np.int64)
     all_rem = np.concatenate(lot_rems) if lot_rems else np.zeros(0, dtype=np.int64)
-    s_names = np.asarray(s_names, dtype=object)
-    t_names = np.asarray(t_names, dtype=object)
+    s_names = np.array(list(s_names), dtype=object)
+    t_names = np.array(list(t_names), dtype=object)
     if p_lot:
         lot = np.array(p_lot, dtype=np.int64)
         sell = np.repeat(np.array(p_sell, dtype=np.int64), p_count)
