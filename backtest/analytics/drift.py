@@ -231,8 +231,22 @@ def max_abs_drift(drift: pd.DataFrame) -> float:
     """The largest ``|actual - target|`` over all rows (summary.json's max_abs_drift)."""
     if len(drift) == 0:
         return float("nan")
-    v = (drift["actual"].astype(float) - drift["target"].astype(float)).abs()
-    return float(v.max()) if v.notna().any() else float("nan")
+    v = _abs_drift(drift)
+    return float(v.max()) if len(v) else float("nan")
+
+
+def mean_abs_drift(drift: pd.DataFrame) -> float | None:
+    """The mean ``|actual - target|`` over the rows with a weight (None without any)."""
+    v = _abs_drift(drift)
+    return float(v.sum() / len(v)) if len(v) else None
+
+
+def _abs_drift(drift: pd.DataFrame) -> np.ndarray:
+    """``|actual - target|`` of the rows where both are known, as an array."""
+    if len(drift) == 0:
+        return np.zeros(0)
+    v = np.abs(drift["actual"].to_numpy(dtype=float) - drift["target"].to_numpy(dtype=float))
+    return v[~np.isnan(v)]
 
 
 def drift_wide(drift: pd.DataFrame, slices: list[str] | None = None) -> pd.DataFrame:

@@ -40,6 +40,15 @@ February 28 of the next year (so it is long-term from March 1).
 - `hifo`: highest cost per share first.
 
 Ties are broken by the older lot first (open date, then execution order).
+
+**Two paths, one result.** `LotBook` steps the fills one by one (any input;
+the reference). A run's fills (on the share grid, in date order) go through
+`replay`'s array path instead: lots of different (slice, ticker) never meet,
+so each key is replayed on its own in whole grid units (the remainders the
+book rounds to the grid are exact integers), and the pieces are put back in
+execution order. Both give the same pieces and open lots to the bit
+(tests/analytics/test_lots_columns.py); the tax tables are built from the
+columns without a `Piece` or `Lot` object per row.
 """
 
 from __future__ import annotations
@@ -283,12 +292,26 @@ def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
     """Every fill through a `LotBook`, in the frame's (execution) order.
 
     `share_decimals=None` takes the grid from the fills (`grid_decimals`).
+    Fills on the share grid in date order (a run's) go through `replay`'s
+    array path and fill the book from its columns; others step the book.
     """
-    has_rows = fills is not None and len(fills) > 0
     if share_decimals is None:
-        share_decimals = grid_decimals(fills["shares"]) if has_rows else 5
+        share_decimals = _decimals_of(fills)
+    cols = _fast_replay(fills, method, share_decimals)
+    if cols is None:
+        return _step_book(fills, method, share_decimals)
+    return _book_of(cols, method, share_decimals)
+
+
+def _decimals_of(fills: pd.DataFrame | None) -> int:
+    has_rows = fills is not None and len(fills) > 0
+    return grid_decimals(fills["shares"]) if has_rows else 5
+
+
+def _step_book(fills: pd.DataFrame, method: str, share_decimals: int) -> LotBook:
+    """The fills one by one through a `LotBook` (any input; the reference path)."""
     book = LotBook(method, share_decimals)
-    if not has_rows:
+    if fills is None or not len(fills):
         return book
     days = _dates(fills["date"])
     reasons = fills["reason"].to_numpy() if "reason" in fills else np.full(len(fills), "")
@@ -300,6 +323,234 @@ def replay_fills(fills: pd.DataFrame, method: str = "brokerage",
             book.buy(slice_, ticker, day, shares, price)
         elif shares < 0:
             book.sell(slice_, ticker, day, -shares, price, str(reason))
+    return book
+
+
+@dataclass(frozen=True)
+class LotColumns:
+    """A replay's closed pieces and open lots as columns (what the tables are built
+    from; `LotBook` holds the same as objects). Days are date ordinals.
+
+    Closed pieces in execution order (each sell's in its closing order); open
+    lots by slice, ticker, open date and execution order, as `open_lots()`.
+    """
+
+    closed: dict[str, np.ndarray]  # slice, ticker, open_day, close_day, shares,
+    #                                proceeds, cost, gain, long, reason
+    open: dict[str, np.ndarray]  # slice, ticker, open_day, shares, cost_per_share,
+    #                              long_after, seq
+
+
+EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def replay(fills: pd.DataFrame, method: str = "brokerage",
+           share_decimals: int | None = 5) -> LotColumns:
+    """`replay_fills` as columns: the same pieces and lots, bit for bit."""
+    if share_decimals is None:
+        share_decimals = _decimals_of(fills)
+    cols = _fast_replay(fills, method, share_decimals)
+    if cols is None:
+        cols = _columns_of(_step_book(fills, method, share_decimals))
+    return cols
+
+
+def _fast_replay(fills: pd.DataFrame | None, method: str,
+                 decimals: int) -> LotColumns | None:
+    """The replay on arrays, one (slice, ticker) at a time (their lots never meet).
+
+    Shares are whole grid units (int64), so a lot's and a sell's remainder are
+    exact: `round(x - take, decimals)` of the step path is the float of the
+    integer difference, and "less than half a step" is zero units. A sell
+    orders the lots bought before it (a prefix of its key's buys; closed lots
+    hold zero units and take nothing) and closes them along the cumulative
+    units. None when the input is not a run's (off-grid shares, dates out of
+    order within a key, a sell beyond the lots): the step path handles those
+    and raises its own error.
+    """
+    if method not in LOT_METHODS:
+        raise ValueError(f"lot method must be one of {', '.join(LOT_METHODS)}; "
+                         f"got {method!r}")
+    if fills is None or not len(fills):
+        return _columns_of(LotBook(method, decimals))
+    scale = 10.0**decimals
+    shares = fills["shares"].to_numpy(dtype=float)
+    units_f = np.round(shares * scale)
+    if not np.all(np.abs(units_f) < 2.0**62) or not np.array_equal(units_f / scale, shares):
+        return None
+    units = units_f.astype(np.int64)
+    day = (pd.to_datetime(fills["date"]).to_numpy().astype("datetime64[D]")
+           .astype(np.int64) + EPOCH)
+    price = fills["price"].to_numpy(dtype=float)
+    s_code, s_names = pd.factorize(fills["slice"])  # (Arrow strings: no objects per row)
+    t_code, t_names = pd.factorize(fills["ticker"])
+    if (s_code < 0).any() or (t_code < 0).any():
+        return None
+    live = np.flatnonzero(units != 0)
+    seq_of = np.cumsum(units != 0) - 1  # LotBook's counter (one per buy or sell)
+    key = s_code[live].astype(np.int64) * len(t_names) + t_code[live]
+    order = live[np.argsort(key, kind="stable")]
+    bounds = np.flatnonzero(np.diff(key[np.argsort(key, kind="stable")])) + 1
+    lot_rows: list[np.ndarray] = []  # fill rows of each key's buys
+    lot_rems: list[np.ndarray] = []
+    p_lot: list[int] = []  # global lot number of each piece
+    p_take: list[int] = []  # and the units it closes
+    p_sell: list[int] = []  # fill row of each sell
+    p_count: list[int] = []  # and its pieces
+    n_lots = 0
+    uniq_day, day_pos = np.unique(day, return_inverse=True)
+    long_day = np.array([anniversary(dt.date.fromordinal(int(d))).toordinal()
+                         for d in uniq_day], dtype=np.int64)[day_pos.ravel()]
+    for rows in np.split(order, bounds):
+        u = units[rows]
+        is_buy = u > 0
+        buys = rows[is_buy]
+        if len(buys) > 1 and (np.diff(day[buys]) < 0).any():
+            return None
+        units_l = units[buys].tolist()
+        cost = price[buys]
+        long_after = long_day[buys]
+        before = np.cumsum(is_buy).tolist()  # buys up to and including each row
+        # The key's open lots, in buy order: sort keys in arrays, units and lot
+        # numbers in lists (a sell closes a few lots; Python walks them faster).
+        a_cost, a_long = cost[:0], long_after[:0]
+        a_rem: list[int] = []
+        a_id: list[int] = []
+        seen = dead = 0
+        for j in np.flatnonzero(~is_buy).tolist():
+            n = before[j]
+            row = int(rows[j])
+            left = -int(u[j])
+            if n > seen:  # the buys since the last sell
+                a_cost = np.concatenate((a_cost, cost[seen:n]))
+                a_long = np.concatenate((a_long, long_after[seen:n]))
+                a_rem.extend(units_l[seen:n])
+                a_id.extend(range(n_lots + seen, n_lots + n))
+                seen = n
+            if len(a_rem) == dead:
+                return None
+            pos = (range(len(a_rem)) if method == "fifo" else
+                   _order(a_cost, a_long, float(price[row]), int(day[row]), method).tolist())
+            count = 0
+            for q in pos:
+                r = a_rem[q]
+                if not r:  # closed earlier, not yet dropped
+                    continue
+                count += 1
+                p_lot.append(a_id[q])
+                if r >= left:  # the sell ends in this lot
+                    p_take.append(left)
+                    a_rem[q] = r - left
+                    dead += r == left
+                    left = 0
+                    break
+                p_take.append(r)
+                a_rem[q] = 0
+                dead += 1
+                left -= r
+            if left:
+                return None
+            if 2 * dead > len(a_rem):  # drop the closed lots now and then, not every sell
+                keep = np.array(a_rem, dtype=np.int64) > 0
+                a_cost, a_long = a_cost[keep], a_long[keep]
+                a_id = [i for i, r in zip(a_id, a_rem, strict=True) if r]
+                a_rem = [r for r in a_rem if r]
+                dead = 0
+            p_sell.append(row)
+            p_count.append(count)
+        rem = np.zeros(len(buys), dtype=np.int64)
+        rem[seen:] = units_l[seen:]  # bought after the last sell
+        if a_id:  # (a closed lot's 0 among them)
+            rem[np.array(a_id, dtype=np.int64) - n_lots] = a_rem
+        lot_rows.append(buys)
+        lot_rems.append(rem)
+        n_lots += len(buys)
+    reasons = (fills["reason"].to_numpy(dtype=object) if "reason" in fills
+               else np.full(len(fills), "", dtype=object))
+    all_lots = np.concatenate(lot_rows) if lot_rows else np.zeros(0, dtype=np.int64)
+    all_rem = np.concatenate(lot_rems) if lot_rems else np.zeros(0, dtype=np.int64)
+    s_names = np.array(list(s_names), dtype=object)
+    t_names = np.array(list(t_names), dtype=object)
+    if p_lot:
+        lot = np.array(p_lot, dtype=np.int64)
+        sell = np.repeat(np.array(p_sell, dtype=np.int64), p_count)
+        take = np.array(p_take, dtype=np.int64)
+        by = np.argsort(sell, kind="stable")
+        lot, sell, take = lot[by], sell[by], take[by]
+    else:
+        lot = sell = take = np.zeros(0, dtype=np.int64)
+    buy_row = all_lots[lot]
+    n_shares = take / scale
+    proceeds = n_shares * price[sell]
+    p_cost = n_shares * price[buy_row]
+    closed = {
+        "slice": s_names[s_code[sell]], "ticker": t_names[t_code[sell]],
+        "open_day": day[buy_row], "close_day": day[sell], "shares": n_shares,
+        "proceeds": proceeds, "cost": p_cost, "gain": proceeds - p_cost,
+        "long": day[sell] > long_day[buy_row],
+        "reason": np.array([str(r) for r in reasons[sell]], dtype=object),
+    }
+    still = all_rem > 0
+    rows_o = all_lots[still]
+    s_rank = np.argsort(np.argsort(s_names))  # by name, as sorted() orders the keys
+    t_rank = np.argsort(np.argsort(t_names))
+    by = np.lexsort((seq_of[rows_o], day[rows_o], t_rank[t_code[rows_o]],
+                     s_rank[s_code[rows_o]]))
+    rows_o = rows_o[by]
+    open_ = {
+        "slice": s_names[s_code[rows_o]], "ticker": t_names[t_code[rows_o]],
+        "open_day": day[rows_o], "shares": all_rem[still][by] / scale,
+        "cost_per_share": price[rows_o], "long_after": long_day[rows_o],
+        "seq": seq_of[rows_o],
+    }
+    return LotColumns(closed, open_)
+
+
+def _columns_of(book: LotBook) -> LotColumns:
+    """A stepped book's pieces and open lots as columns."""
+    ps = book.closed
+    lots = book.open_lots()
+    closed = {
+        "slice": np.array([p.slice for p in ps], dtype=object),
+        "ticker": np.array([p.ticker for p in ps], dtype=object),
+        "open_day": np.array([p.open_date.toordinal() for p in ps], dtype=np.int64),
+        "close_day": np.array([p.close_date.toordinal() for p in ps], dtype=np.int64),
+        **{c: np.array([getattr(p, c) for p in ps], dtype=float)
+           for c in ("shares", "proceeds", "cost", "gain")},
+        "long": np.array([p.term == "long" for p in ps], dtype=bool),
+        "reason": np.array([p.reason for p in ps], dtype=object),
+    }
+    open_ = {
+        "slice": np.array([lot.slice for lot in lots], dtype=object),
+        "ticker": np.array([lot.ticker for lot in lots], dtype=object),
+        "open_day": np.array([lot.open_date.toordinal() for lot in lots], dtype=np.int64),
+        "shares": np.array([lot.shares for lot in lots], dtype=float),
+        "cost_per_share": np.array([lot.cost_per_share for lot in lots], dtype=float),
+        "long_after": np.array([lot.long_after for lot in lots], dtype=np.int64),
+        "seq": np.array([lot.seq for lot in lots], dtype=np.int64),
+    }
+    return LotColumns(closed, open_)
+
+
+def _book_of(cols: LotColumns, method: str, decimals: int) -> LotBook:
+    """A `LotBook` holding a replay's pieces and open lots (as objects)."""
+    book = LotBook(method, decimals)
+    c = cols.closed
+    day = functools.lru_cache(maxsize=None)(dt.date.fromordinal)
+    book.closed = [
+        Piece(s, t, day(int(o)), day(int(cd)), float(n), float(pr), float(co), float(g),
+              "long" if lg else "short", r)
+        for s, t, o, cd, n, pr, co, g, lg, r in zip(
+            c["slice"], c["ticker"], c["open_day"], c["close_day"], c["shares"],
+            c["proceeds"], c["cost"], c["gain"], c["long"], c["reason"], strict=True)]
+    o = cols.open
+    for s, t, od, n, cps, seq in zip(o["slice"], o["ticker"], o["open_day"], o["shares"],
+                                     o["cost_per_share"], o["seq"], strict=True):
+        held = book.open.get((s, t))
+        if held is None:
+            held = book.open[(s, t)] = _OpenLots()
+        held.add(Lot(s, t, day(int(od)), float(n), float(cps), int(seq)))
+    book._seq = len(c["shares"])  # not used once replayed
     return book
 
 
@@ -334,6 +585,53 @@ def realized_frame(pieces: Iterable[Piece]) -> pd.DataFrame:
         "close_date": _date_column(cols["close_date"]),
         **{c: np.array(cols[c], dtype=float) for c in ("shares", "proceeds", "cost", "gain")},
         "term": text("term"), "reason": text("reason"),
+    })
+
+
+def _day_column(ordinals: np.ndarray) -> np.ndarray:
+    """datetime64[ns] from date ordinals."""
+    return (np.asarray(ordinals, dtype=np.int64) - EPOCH).astype("datetime64[D]") \
+        .astype("datetime64[ns]")
+
+
+def realized_table(cols: LotColumns) -> pd.DataFrame:
+    """`realized_frame` of a replay's columns (the same frame)."""
+    c = cols.closed
+    if not len(c["shares"]):
+        return _realized_rows([])
+
+    def text(values: np.ndarray) -> pd.Series:
+        return pd.Series(np.asarray(values, dtype=object), dtype=object)
+
+    return pd.DataFrame({
+        "slice": text(c["slice"]), "ticker": text(c["ticker"]),
+        "open_date": _day_column(c["open_day"]), "close_date": _day_column(c["close_day"]),
+        **{k: np.asarray(c[k], dtype=float) for k in ("shares", "proceeds", "cost", "gain")},
+        "term": text(np.where(c["long"], "long", "short").astype(object)),
+        "reason": text(c["reason"]),
+    })
+
+
+def lots_table(cols: LotColumns, end: dt.date | None = None,
+               close: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """`lots_frame` of a replay's open lots (the same frame)."""
+    o = cols.open
+    if not len(o["shares"]):
+        return lots_frame([], end, close)
+    close = close or {}
+    px = np.array([float(close.get(t, np.nan)) for t in o["ticker"]], dtype=float)
+    shares, cps = o["shares"], o["cost_per_share"]
+    cost = shares * cps
+    value = shares * px
+    term_ = (np.where(end.toordinal() > o["long_after"], "long", "short").astype(object)
+             if end is not None else np.full(len(shares), None, dtype=object))
+    return pd.DataFrame({
+        "slice": pd.Series(o["slice"], dtype=object),
+        "ticker": pd.Series(o["ticker"], dtype=object),
+        "open_date": _day_column(o["open_day"]),
+        "shares": shares.astype(float), "cost_per_share": cps.astype(float),
+        "cost": cost, "close_price": px, "value": value, "unrealized_gain": value - cost,
+        "term": pd.Series(term_, dtype=object),
     })
 
 

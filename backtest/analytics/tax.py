@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.analytics.lots import lots_frame, realized_frame, replay_fills
+from backtest.analytics.lots import lots_table, realized_table, replay
 
 TAX_TABLES = ("lots", "realized")  # lots.parquet, realized.parquet
 
@@ -76,9 +76,8 @@ def tax_tables(fills: pd.DataFrame, *, lot_method: str = "brokerage",
                close: Mapping[str, float] | None = None) -> TaxTables:
     """The open lots at `end` (valued at `close`, ticker -> last close) and the
     realized pieces, from the run's fills."""
-    book = replay_fills(fills, lot_method, share_decimals)
-    return TaxTables(lots=lots_frame(book.open_lots(), end, close),
-                     realized=realized_frame(book.closed))
+    cols = replay(fills, lot_method, share_decimals)
+    return TaxTables(lots=lots_table(cols, end, close), realized=realized_table(cols))
 
 
 def realized_by_year(realized: pd.DataFrame) -> dict[int, tuple[float, float]]:
@@ -270,17 +269,18 @@ def run_tax_tables(result: Any, *, lot_method: str = "brokerage",
     """`tax_tables` for a `RunResult` (its fills, daily and drift): the open
     lots valued at the last close (`closes_at_end`), their term at the last
     session. `share_decimals=None` reads the grid from the fills."""
-    book = replay_fills(result.fills, lot_method, share_decimals)
+    cols = replay(result.fills, lot_method, share_decimals)
     daily = result.daily
     end = pd.Timestamp(daily["date"].iloc[-1]).date() if len(daily) else None
-    lots = book.open_lots()
     held: dict[str, tuple[str, float]] = {}
-    for lot in lots:
-        ticker, n = held.get(lot.slice, (lot.ticker, 0.0))
-        held[lot.slice] = (ticker, n + lot.shares)
+    o = cols.open
+    for slice_, ticker_, shares in zip(o["slice"], o["ticker"], o["shares"].tolist(),
+                                       strict=True):
+        ticker, n = held.get(slice_, (ticker_, 0.0))
+        held[slice_] = (ticker, n + shares)
     invested = float(daily["invested"].iloc[-1]) if len(daily) else 0.0
     close = closes_at_end(result.drift, invested, held)
-    return TaxTables(lots=lots_frame(lots, end, close), realized=realized_frame(book.closed))
+    return TaxTables(lots=lots_table(cols, end, close), realized=realized_table(cols))
 
 
 def run_tax_summary(result: Any, settings: Any = None, *, dividends: Any = None,

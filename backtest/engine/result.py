@@ -89,7 +89,10 @@ def run_twr_index(sim: Simulation, value: np.ndarray) -> np.ndarray:
     return twr_index(value, sim.ledger.deposits, sim.ledger.payouts)
 
 
-def tabulate(sim: Simulation) -> RunResult:
+def tabulate(sim: Simulation, *, full: bool = True) -> RunResult:
+    """The run's tables; `full=False` leaves allocations and holdings empty (with
+    their columns): the summary does not read them, and a compare variant that
+    keeps no tables need not build them."""
     dates = sim.market.sessions.astype("datetime64[ns]")
     leaf_values = leaf_value_matrix(sim)
     cash = cash_series(sim)
@@ -105,8 +108,9 @@ def tabulate(sim: Simulation) -> RunResult:
         name=sim.strategy.name,
         daily=daily,
         trades=_trades(fills, sim, dates),
-        allocations=_allocations(fills, sim, dates),
-        holdings=_holdings(sim, dates),
+        allocations=_allocations(fills, sim, dates) if full else
+        _allocations(_no_fills(), sim, dates),
+        holdings=_holdings(sim, dates) if full else _no_holdings(sim, dates),
         drift=_drift(sim, dates, leaf_values),
         events=pd.DataFrame({
             "date": np.array([dates[e.session] for e in sim.ledger.events],
@@ -174,6 +178,10 @@ def fill_columns(sim: Simulation) -> FillColumns:
             np.array([WINDOWS.index(w.window) for w in windows], dtype=np.int64)[seq],
             rec["leaf"].copy(), col_arr, rec["units"].copy(), price, rec["amount"].copy(),
             code)
+    return _no_fills()
+
+
+def _no_fills() -> FillColumns:
     empty = np.zeros(0, dtype=np.int64)
     return FillColumns(empty, empty, empty, empty, empty, empty, np.zeros(0), np.zeros(0),
                        empty)
@@ -256,6 +264,13 @@ def _holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
         "ticker": labels(sim.book.leaf_columns[leaf], sim.market.tickers),
         "shares": snaps[1:][row, leaf],
     })
+
+
+def _no_holdings(sim: Simulation, dates: np.ndarray) -> pd.DataFrame:
+    """The holdings table's columns, no rows."""
+    none = np.zeros(0, dtype=np.int64)
+    return pd.DataFrame({"date": dates[:0], "slice": labels(none, sim.book.leaf_paths),
+                         "ticker": labels(none, sim.market.tickers), "shares": np.zeros(0)})
 
 
 def _drift(sim: Simulation, dates: np.ndarray, leaf_values: np.ndarray) -> pd.DataFrame:

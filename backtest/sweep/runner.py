@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.analytics.drift import mean_abs_drift
 from backtest.errors import BacktestError
 
 VARIANT_FILE = "variant.json"
@@ -250,7 +251,7 @@ def _finish(member: tuple[Task, Any, Any, list[str]], sim: Any, engine: float) -
 
     task, strategy, _, warnings = member
     t0 = time.process_time()
-    done = app.complete(strategy, tabulate(sim), risk_free=task.risk_free)
+    done = app.complete(strategy, tabulate(sim, full=task.tables), risk_free=task.risk_free)
     extras = {"mean_abs_drift": mean_abs_drift(done.result.drift)}
     t1 = time.process_time()
     files = _run_files(task, done)
@@ -299,11 +300,3 @@ def peak_mb() -> float | None:
         return None
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(kb / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
-def mean_abs_drift(drift: pd.DataFrame) -> float | None:
-    """Mean |actual - target| over slices and sessions (empty parents left out)."""
-    if not len(drift):
-        return None
-    d = (drift["actual"].astype(float) - drift["target"].astype(float)).abs().dropna()
-    return float(d.mean()) if len(d) else None
