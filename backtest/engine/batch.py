@@ -621,5 +621,41 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     return cash + value, cash
 
 
-__all__ = ["Batch", "BatchState", "batch_values", "run_batch", "waterfill_rows",
-           "waterfill_withdrawal_rows"]
+def batch_final_values(sims: Sequence[Simulation], state: BatchState,
+                       close_ffill: np.ndarray) -> np.ndarray:
+    """Each account's value at the last close: `batch_values(...)[0][:, -1]`, the
+    same operations on that one session only (for callers that read nothing else,
+    such as Monte Carlo's withdrawal-rate search)."""
+    A, n = state.cash.shape
+    out = np.zeros(A)
+    if not n:
+        return out
+    seen = ~np.isnan(state.cash)
+    last = np.where(seen.any(axis=1), n - 1 - np.argmax(seen[:, ::-1], axis=1), 0)
+    cash = np.nan_to_num(state.cash[np.arange(A), last])  # the forward-filled cash
+    value = np.zeros(A)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for a, s in enumerate(sims):
+        groups.setdefault(tuple(s.book.leaf_columns.tolist()), []).append(a)
+    if state.snapshots:
+        units_last = state.snapshots[-1][1]
+        for key, members in groups.items():
+            if not key:
+                continue
+            rows, cols = np.asarray(members), np.asarray(key)
+            px = close_ffill[rows, n - 1][:, cols]
+            if np.isinf(px).any():  # `_holdings_value` maps them only if a NaN is anywhere
+                if np.isnan(close_ffill[rows][:, :, cols]).any():
+                    px = np.nan_to_num(px)
+            else:
+                px = np.nan_to_num(px)
+            units = units_last[rows]
+            w = min(len(cols), units.shape[1])
+            scale = np.array([sims[a].book.scale for a in members])
+            value[rows] = sum_last((units[:, :w] / scale[:, None]) * px[:, :w])
+    out[:] = cash + value
+    return out
+
+
+__all__ = ["Batch", "BatchState", "batch_final_values", "batch_values", "run_batch",
+           "waterfill_rows", "waterfill_withdrawal_rows"]
