@@ -211,8 +211,7 @@ class Batch:
                     self.w_amount[a, i] = reqs[0].amount
         self.first_window = {w: np.array([s.windows[0] == w for s in sims])
                              for w in WINDOW_START}
-        self.fast_ok = np.stack([self._fast_sessions(s, self.w_amount[a] > 0)
-                                 for a, s in enumerate(self.sims)])
+        self.fast_ok = self._fast_table(done)
         self.sig = np.zeros(A, dtype=np.int64)
         self._sigs: dict[tuple, int] = {}
         self._signed: dict[int, tuple[int, int]] = {}  # (tree version, leaves) when tagged
@@ -243,22 +242,47 @@ class Batch:
         key = (book.version, tuple(book.leaf_ticker), len(book.leaf_paths))
         self.sig[a] = self._sigs.setdefault(key, len(self._sigs))
 
+    def _fast_table(self, schedules: dict[int, int]) -> np.ndarray:
+        """(accounts x sessions) the sessions each account may run in array form
+        (before its own state): what its schedule allows (`_scheduled_fast`, found
+        once for the accounts that share one: the paths of a Monte Carlo plan) and
+        its prices (`_market_fast`). schedules: id(requests_at) -> its first account."""
+        out = np.empty((len(self.sims), self.n), dtype=bool)
+        planned: dict[tuple, tuple[Simulation, np.ndarray]] = {}
+        for a, s in enumerate(self.sims):
+            key = (schedules[id(s.requests_at)], id(s.halts_at), id(s.periodic),
+                   s.settings.allocation, tuple(s.windows))
+            have = planned.get(key)
+            if have is None or not np.array_equal(have[0].market.close_time,
+                                                  s.market.close_time):
+                have = planned[key] = (s, self._scheduled_fast(s, self.w_amount[a] > 0))
+            out[a] = have[1]
+            out[a] &= self._market_fast(s)
+        return out
+
     @staticmethod
-    def _fast_sessions(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
-        """The sessions account `s` may run in array form (before its own state)."""
+    def _scheduled_fast(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
+        """The array form's sessions as far as the account's schedule, settings and the
+        calendar decide it (its requests, halts and early closes)."""
         ok = np.full(s.n, s.settings.allocation in ROWS)
         for i in list(s.requests_at) + list(s.halts_at):
             ok[i] = False
         ok |= withdrawal & (s.settings.allocation in ROWS)
         for i in s.halts_at:
             ok[i] = False
-        miss = np.isnan(s.market.close).any(axis=1)
-        if "morning" in s.windows and s.market.has_open:
-            miss |= np.isnan(s.market.open).any(axis=1)
-        ok &= ~miss
         # An early close that skips the first window (and so every window): the
         # array form writes the skip, but a request due would wait in the queue.
         ok &= ~((s.market.close_time <= WINDOW_START[s.windows[0]]) & (s.periodic | withdrawal))
+        return ok
+
+    @staticmethod
+    def _market_fast(s: Simulation) -> np.ndarray:
+        """The array form's sessions as far as the account's prices decide it (a missing
+        price; a dividend to reinvest)."""
+        miss = np.isnan(s.market.close).any(axis=1)
+        if "morning" in s.windows and s.market.has_open:
+            miss |= np.isnan(s.market.open).any(axis=1)
+        ok = ~miss
         if s.settings.dividends == "reinvest":
             ok &= ~(s.market.dividend > 0).any(axis=1)
         return ok
