@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -75,9 +76,13 @@ def twr_index(value: Sequence[float] | np.ndarray, deposits: Sequence[float] | n
     base = prev + d
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(base > EMPTY, v / np.where(base > EMPTY, base, 1.0), 1.0)
-    rows = payouts if isinstance(payouts, list | tuple | np.ndarray) else list(payouts)
-    if len(rows):
-        _split_sessions(factor, v, base, np.asarray(rows, dtype=float).reshape(-1, 3))
+    if isinstance(payouts, np.ndarray):
+        table = payouts.astype(float).reshape(-1, 3)
+    else:  # (session, V_w, W) tuples: read straight into one array
+        rows = payouts if isinstance(payouts, list | tuple) else list(payouts)
+        table = np.fromiter(chain.from_iterable(rows), float, 3 * len(rows)).reshape(-1, 3)
+    if len(table):
+        _split_sessions(factor, v, base, table)
     return np.cumprod(factor)
 
 

@@ -60,3 +60,5 @@ def test_array_form_equals_the_loop(data):
     got = twr_index(value, deposits, payouts)
     assert np.array_equal(got, loop_index(value, deposits, payouts), equal_nan=True)
     assert np.array_equal(twr_index(value, deposits, iter(payouts)), got, equal_nan=True)
+    table = np.array(payouts, dtype=float).reshape(-1, 3)
+    assert np.array_equal(twr_index(value, deposits, table), got, equal_nan=True)
