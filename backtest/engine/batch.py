@@ -178,6 +178,7 @@ class Batch:
             s.deposits, s.withdrawals, s.dividends = (
                 self.deposits[a], self.withdrawals[a], self.dividends[a])
         self.cash = np.array([s.cash for s in sims], dtype=float)
+        self.payout_lists = [s.payouts for s in sims]  # the ledgers' own lists
         self.cash_hist = np.full((A, self.n), np.nan)
         self.units = np.zeros((A, 0), dtype=np.int64)
         self._bind_units()
@@ -279,7 +280,10 @@ class Batch:
     def _market_fast(s: Simulation) -> np.ndarray:
         """The array form's sessions as far as the account's prices decide it (a missing
         price; a dividend to reinvest)."""
-        miss = np.isnan(s.market.close).any(axis=1)
+        if s._close_ffill is s.market.close:  # no close missing (`Simulation` looked)
+            miss = np.zeros(s.n, dtype=bool)
+        else:
+            miss = np.isnan(s.market.close).any(axis=1)
         if "morning" in s.windows and s.market.has_open:
             miss |= np.isnan(s.market.open).any(axis=1)
         ok = ~miss
@@ -459,8 +463,9 @@ class Batch:
             paid = wanted[rows]
             self.withdrawals[acc, i] += paid
             before = self.cash[acc] + paid + held
+            lists = self.payout_lists
             for a, v, w in zip(acc.tolist(), before.tolist(), paid.tolist(), strict=True):
-                self.sims[a].payouts.append((i, v, w))
+                lists[a].append((i, v, w))
         for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
             self.sims[a].ledger.windows.append(
@@ -625,24 +630,28 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     close_ffill: (accounts x sessions x tickers) last known closes.
     """
     A, n = state.cash.shape
-    cash = state.cash.copy()
-    idx = np.where(np.isnan(cash), 0, np.arange(n)[None, :])
+    # (fewer fresh (accounts x sessions) arrays: each costs its page faults)
+    idx = np.where(np.isnan(state.cash), 0, np.arange(n)[None, :])
     np.maximum.accumulate(idx, axis=1, out=idx)
-    cash = np.nan_to_num(np.take_along_axis(cash, idx, axis=1))
-    value = np.zeros((A, n))
+    cash = np.nan_to_num(np.take_along_axis(state.cash, idx, axis=1), copy=False)
+    del idx
     snaps = state.snapshots
     groups: dict[tuple[int, ...], list[int]] = {}
     for a, s in enumerate(sims):  # accounts whose leaves trade the same columns
         groups.setdefault(tuple(s.book.leaf_columns.tolist()), []).append(a)
-    for key, members in groups.items():
-        if snaps and key:
-            rows = np.asarray(members)
-            one = len(groups) == 1
-            value[rows] = _holdings_value(
-                snaps if one else [(i, u[rows]) for i, u in snaps], np.asarray(key),
-                close_ffill if one else close_ffill[rows],
-                np.array([sims[a].book.scale for a in members]), n)
-    return cash + value, cash
+    scales = [np.array([sims[a].book.scale for a in members]) for members in groups.values()]
+    if len(groups) == 1 and snaps and next(iter(groups)):  # every account: no copy
+        value = _holdings_value(snaps, np.asarray(next(iter(groups))), close_ffill,
+                                scales[0], n)
+    else:
+        value = np.zeros((A, n))
+        for (key, members), scale in zip(groups.items(), scales, strict=True):
+            if snaps and key:
+                rows = np.asarray(members)
+                value[rows] = _holdings_value([(i, u[rows]) for i, u in snaps],
+                                              np.asarray(key), close_ffill[rows], scale, n)
+    value += cash  # cash + holdings (the same sum either way round)
+    return value, cash
 
 
 def batch_final_values(sims: Sequence[Simulation], state: BatchState,
