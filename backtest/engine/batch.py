@@ -303,6 +303,8 @@ class Batch:
         self.periodic = np.stack([s.periodic for s in self.sims])
         self.rebalancing = np.zeros(len(self.sims), dtype=bool)
         self.allocation = np.array([s.settings.allocation for s in self.sims])
+        rules = set(self.allocation.tolist())
+        self.one_rule: str | None = rules.pop() if len(rules) == 1 else None
         self.close_time = self.sims[0].market.close_time
         self.first_start = np.array([WINDOW_START[s.windows[0]] for s in self.sims])
         i = 0
@@ -352,7 +354,7 @@ class Batch:
     def _small_tree(self, tags: np.ndarray) -> np.ndarray:
         """Whether each tag's tree is small enough for the plain-list rules."""
         out = np.zeros(len(tags), dtype=bool)
-        for tag in np.unique(tags).tolist():
+        for tag in ([int(tags[0])] if (tags == tags[0]).all() else np.unique(tags).tolist()):
             if tag not in self._small:
                 book = self.sims[int(np.flatnonzero(self.sig == tag)[0])].book
                 self._small[tag] = len(book.layout().leaf) <= book_module.SMALL
@@ -384,10 +386,15 @@ class Batch:
         self.rebalancing[:] = False
         self.rebalancing[idx[self.periodic[idx, i]]] = True
         self.rebalancing[drifted] = True
-        for tag in np.unique(self.sig[idx]).tolist():
-            group = idx[self.sig[idx] == tag]
-            for rule in np.unique(self.allocation[group]).tolist():
-                same = group[self.allocation[group] == rule]
+        sigs = self.sig[idx]
+        one_tree = bool((sigs == sigs[0]).all())  # usually: no np.unique per session
+        for tag in ([int(sigs[0])] if one_tree else np.unique(sigs).tolist()):
+            group = idx if one_tree else idx[sigs == tag]
+            rules = [self.one_rule] if self.one_rule is not None \
+                else np.unique(self.allocation[group]).tolist()
+            for rule in rules:
+                same = group if self.one_rule is not None \
+                    else group[self.allocation[group] == rule]
                 self.deposit_rows, self.withdrawal_rows = ROWS[rule]
                 self._fast_group(i, same, self.sims[int(same[0])].book)
         for k, a in enumerate(idx.tolist()):
