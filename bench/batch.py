@@ -7,7 +7,8 @@ every month), and writes paths per second and the peak memory of the run to
 bench/batch_results.json, with the peak memory of one worker's job (a fresh
 process) against the budget of 1 GB per worker, the parent's CPU time (result
 building) and the CPU per path of one job run serially in this process
-(`--cpu-paths`; the engine's own cost, whatever else the machine runs).
+(`--cpu-paths`; the engine's own cost, whatever else the machine runs), split
+by stage (prices, simulations, batch set-up, engine loop, valuation, measures).
 
     python -m bench.batch                # 10,000 paths each
     python -m bench.batch --paths 2000
@@ -92,6 +93,56 @@ def cpu_per_path(strategy, paths: int) -> float:
     return 1000 * (time.process_time() - t) / paths
 
 
+def stage_costs(strategy, paths: int) -> dict[str, float]:
+    """CPU ms per path of each stage of one engine batch of `paths` paths (as
+    `runner.simulate_paths` runs them), after a warm-up batch: where the time goes."""
+    import numpy as np
+
+    from backtest.engine.batch import Batch as EngineBatch
+    from backtest.engine.batch import batch_values
+    from backtest.engine.market import Market
+    from backtest.engine.simulation import Simulation
+    from backtest.montecarlo import runner as R
+    from backtest.montecarlo.api import prepare
+
+    setup = prepare(strategy, 30)
+    h, plan = setup.history, setup.plan
+    n, t = len(plan.sessions), len(h.tickers)
+    morning = plan.strategy.account.window != "afternoon"
+    dividends = bool(h.dividend_yield.any())
+
+    def once() -> dict[str, float]:
+        clock, marks = time.process_time, [time.process_time()]
+        open_, close, dividend = R._buffers(paths, n, t, morning, dividends)
+        for k in range(paths):
+            idx = R.resample_indices(h.days, n, R.path_rng(1, k), "block-bootstrap", 21)
+            R.prices_into(h, idx, open_[k] if morning else None, close[k],
+                          dividend[k] if dividends else None)
+        marks.append(clock())
+        sims: list[Simulation] = []
+        for k in range(paths):
+            market = Market(sessions=plan.sessions, tickers=h.tickers, open=open_[k],
+                            close=close[k], dividend=dividend[k], has_open=h.has_open)
+            sims.append(Simulation(plan.strategy, market, like=sims[0] if sims else None))
+        marks.append(clock())
+        batch = EngineBatch(sims, tables=False, close=close, open_=open_, dividend=dividend)
+        marks.append(clock())
+        state = batch.run()
+        marks.append(clock())
+        ffill = close if not np.isnan(close).any() else np.stack([s._close_ffill for s in sims])
+        values, _ = batch_values(sims, state, ffill)
+        marks.append(clock())
+        for k in range(paths):
+            R._measure(k, values[k], sims[k], plan)
+        marks.append(clock())
+        names = ("prices", "simulations", "batch_setup", "engine_loop", "valuation", "measures")
+        return {name: round(1000 * (b - a) / paths, 3)
+                for name, a, b in zip(names, marks[:-1], marks[1:], strict=True)}
+
+    once()
+    return once()
+
+
 def main() -> None:
     from backtest.montecarlo import simulate
     from backtest.sweep import LocalExecutor
@@ -120,12 +171,13 @@ def main() -> None:
                      "rate_evaluations": result.settings.get("rate_evaluations"), **mem})
         if args.cpu_paths:
             rows[-1]["serial_cpu_ms_per_path"] = round(cpu_per_path(strategy, args.cpu_paths), 2)
+            rows[-1]["serial_cpu_ms_per_path_by_stage"] = stage_costs(strategy, args.cpu_paths)
         print(f"MC {name:12} {args.paths} paths {seconds:7.2f} s "
               f"{len(result.paths) / seconds:8.1f} paths/s (parent CPU {parent:.1f} s, "
               f"{rows[-1]['rate_evaluations']} rates tried)  one worker's job of {job} paths: "
               f"{mem['worker_mb_before']} MB -> peak {mem['worker_peak_mb']} MB"
-              + (f"; serial {rows[-1]['serial_cpu_ms_per_path']} ms CPU/path"
-                 if args.cpu_paths else ""))
+              + (f"; serial {rows[-1]['serial_cpu_ms_per_path']} ms CPU/path "
+                 f"{rows[-1]['serial_cpu_ms_per_path_by_stage']}" if args.cpu_paths else ""))
     (HERE / "batch_results.json").write_text(json.dumps(
         {"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1) + "\n")
 

@@ -178,6 +178,7 @@ class Batch:
             s.deposits, s.withdrawals, s.dividends = (
                 self.deposits[a], self.withdrawals[a], self.dividends[a])
         self.cash = np.array([s.cash for s in sims], dtype=float)
+        self.payout_lists = [s.payouts for s in sims]  # the ledgers' own lists
         self.cash_hist = np.full((A, self.n), np.nan)
         self.units = np.zeros((A, 0), dtype=np.int64)
         self._bind_units()
@@ -211,8 +212,7 @@ class Batch:
                     self.w_amount[a, i] = reqs[0].amount
         self.first_window = {w: np.array([s.windows[0] == w for s in sims])
                              for w in WINDOW_START}
-        self.fast_ok = np.stack([self._fast_sessions(s, self.w_amount[a] > 0)
-                                 for a, s in enumerate(self.sims)])
+        self.fast_ok = self._fast_table(done)
         self.sig = np.zeros(A, dtype=np.int64)
         self._sigs: dict[tuple, int] = {}
         self._signed: dict[int, tuple[int, int]] = {}  # (tree version, leaves) when tagged
@@ -243,22 +243,50 @@ class Batch:
         key = (book.version, tuple(book.leaf_ticker), len(book.leaf_paths))
         self.sig[a] = self._sigs.setdefault(key, len(self._sigs))
 
+    def _fast_table(self, schedules: dict[int, int]) -> np.ndarray:
+        """(accounts x sessions) the sessions each account may run in array form
+        (before its own state): what its schedule allows (`_scheduled_fast`, found
+        once for the accounts that share one: the paths of a Monte Carlo plan) and
+        its prices (`_market_fast`). schedules: id(requests_at) -> its first account."""
+        out = np.empty((len(self.sims), self.n), dtype=bool)
+        planned: dict[tuple, tuple[Simulation, np.ndarray]] = {}
+        for a, s in enumerate(self.sims):
+            key = (schedules[id(s.requests_at)], id(s.halts_at), id(s.periodic),
+                   s.settings.allocation, tuple(s.windows))
+            have = planned.get(key)
+            if have is None or not np.array_equal(have[0].market.close_time,
+                                                  s.market.close_time):
+                have = planned[key] = (s, self._scheduled_fast(s, self.w_amount[a] > 0))
+            out[a] = have[1]
+            out[a] &= self._market_fast(s)
+        return out
+
     @staticmethod
-    def _fast_sessions(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
-        """The sessions account `s` may run in array form (before its own state)."""
+    def _scheduled_fast(s: Simulation, withdrawal: np.ndarray) -> np.ndarray:
+        """The array form's sessions as far as the account's schedule, settings and the
+        calendar decide it (its requests, halts and early closes)."""
         ok = np.full(s.n, s.settings.allocation in ROWS)
         for i in list(s.requests_at) + list(s.halts_at):
             ok[i] = False
         ok |= withdrawal & (s.settings.allocation in ROWS)
         for i in s.halts_at:
             ok[i] = False
-        miss = np.isnan(s.market.close).any(axis=1)
-        if "morning" in s.windows and s.market.has_open:
-            miss |= np.isnan(s.market.open).any(axis=1)
-        ok &= ~miss
         # An early close that skips the first window (and so every window): the
         # array form writes the skip, but a request due would wait in the queue.
         ok &= ~((s.market.close_time <= WINDOW_START[s.windows[0]]) & (s.periodic | withdrawal))
+        return ok
+
+    @staticmethod
+    def _market_fast(s: Simulation) -> np.ndarray:
+        """The array form's sessions as far as the account's prices decide it (a missing
+        price; a dividend to reinvest)."""
+        if s._close_ffill is s.market.close:  # no close missing (`Simulation` looked)
+            miss = np.zeros(s.n, dtype=bool)
+        else:
+            miss = np.isnan(s.market.close).any(axis=1)
+        if "morning" in s.windows and s.market.has_open:
+            miss |= np.isnan(s.market.open).any(axis=1)
+        ok = ~miss
         if s.settings.dividends == "reinvest":
             ok &= ~(s.market.dividend > 0).any(axis=1)
         return ok
@@ -275,6 +303,8 @@ class Batch:
         self.periodic = np.stack([s.periodic for s in self.sims])
         self.rebalancing = np.zeros(len(self.sims), dtype=bool)
         self.allocation = np.array([s.settings.allocation for s in self.sims])
+        rules = set(self.allocation.tolist())
+        self.one_rule: str | None = rules.pop() if len(rules) == 1 else None
         self.close_time = self.sims[0].market.close_time
         self.first_start = np.array([WINDOW_START[s.windows[0]] for s in self.sims])
         i = 0
@@ -324,7 +354,7 @@ class Batch:
     def _small_tree(self, tags: np.ndarray) -> np.ndarray:
         """Whether each tag's tree is small enough for the plain-list rules."""
         out = np.zeros(len(tags), dtype=bool)
-        for tag in np.unique(tags).tolist():
+        for tag in ([int(tags[0])] if (tags == tags[0]).all() else np.unique(tags).tolist()):
             if tag not in self._small:
                 book = self.sims[int(np.flatnonzero(self.sig == tag)[0])].book
                 self._small[tag] = len(book.layout().leaf) <= book_module.SMALL
@@ -356,10 +386,15 @@ class Batch:
         self.rebalancing[:] = False
         self.rebalancing[idx[self.periodic[idx, i]]] = True
         self.rebalancing[drifted] = True
-        for tag in np.unique(self.sig[idx]).tolist():
-            group = idx[self.sig[idx] == tag]
-            for rule in np.unique(self.allocation[group]).tolist():
-                same = group[self.allocation[group] == rule]
+        sigs = self.sig[idx]
+        one_tree = bool((sigs == sigs[0]).all())  # usually: no np.unique per session
+        for tag in ([int(sigs[0])] if one_tree else np.unique(sigs).tolist()):
+            group = idx if one_tree else idx[sigs == tag]
+            rules = [self.one_rule] if self.one_rule is not None \
+                else np.unique(self.allocation[group]).tolist()
+            for rule in rules:
+                same = group if self.one_rule is not None \
+                    else group[self.allocation[group] == rule]
                 self.deposit_rows, self.withdrawal_rows = ROWS[rule]
                 self._fast_group(i, same, self.sims[int(same[0])].book)
         for k, a in enumerate(idx.tolist()):
@@ -435,8 +470,9 @@ class Batch:
             paid = wanted[rows]
             self.withdrawals[acc, i] += paid
             before = self.cash[acc] + paid + held
+            lists = self.payout_lists
             for a, v, w in zip(acc.tolist(), before.tolist(), paid.tolist(), strict=True):
-                self.sims[a].payouts.append((i, v, w))
+                lists[a].append((i, v, w))
         for k in np.flatnonzero(self.tables[idx]).tolist():
             a = int(idx[k])
             self.sims[a].ledger.windows.append(
@@ -601,25 +637,65 @@ def batch_values(sims: Sequence[Simulation], state: BatchState,
     close_ffill: (accounts x sessions x tickers) last known closes.
     """
     A, n = state.cash.shape
-    cash = state.cash.copy()
-    idx = np.where(np.isnan(cash), 0, np.arange(n)[None, :])
+    # (fewer fresh (accounts x sessions) arrays: each costs its page faults)
+    idx = np.where(np.isnan(state.cash), 0, np.arange(n)[None, :])
     np.maximum.accumulate(idx, axis=1, out=idx)
-    cash = np.nan_to_num(np.take_along_axis(cash, idx, axis=1))
-    value = np.zeros((A, n))
+    cash = np.nan_to_num(np.take_along_axis(state.cash, idx, axis=1), copy=False)
+    del idx
     snaps = state.snapshots
     groups: dict[tuple[int, ...], list[int]] = {}
     for a, s in enumerate(sims):  # accounts whose leaves trade the same columns
         groups.setdefault(tuple(s.book.leaf_columns.tolist()), []).append(a)
-    for key, members in groups.items():
-        if snaps and key:
-            rows = np.asarray(members)
-            one = len(groups) == 1
-            value[rows] = _holdings_value(
-                snaps if one else [(i, u[rows]) for i, u in snaps], np.asarray(key),
-                close_ffill if one else close_ffill[rows],
-                np.array([sims[a].book.scale for a in members]), n)
-    return cash + value, cash
+    scales = [np.array([sims[a].book.scale for a in members]) for members in groups.values()]
+    if len(groups) == 1 and snaps and next(iter(groups)):  # every account: no copy
+        value = _holdings_value(snaps, np.asarray(next(iter(groups))), close_ffill,
+                                scales[0], n)
+    else:
+        value = np.zeros((A, n))
+        for (key, members), scale in zip(groups.items(), scales, strict=True):
+            if snaps and key:
+                rows = np.asarray(members)
+                value[rows] = _holdings_value([(i, u[rows]) for i, u in snaps],
+                                              np.asarray(key), close_ffill[rows], scale, n)
+    value += cash  # cash + holdings (the same sum either way round)
+    return value, cash
 
 
-__all__ = ["Batch", "BatchState", "batch_values", "run_batch", "waterfill_rows",
-           "waterfill_withdrawal_rows"]
+def batch_final_values(sims: Sequence[Simulation], state: BatchState,
+                       close_ffill: np.ndarray) -> np.ndarray:
+    """Each account's value at the last close: `batch_values(...)[0][:, -1]`, the
+    same operations on that one session only (for callers that read nothing else,
+    such as Monte Carlo's withdrawal-rate search)."""
+    A, n = state.cash.shape
+    out = np.zeros(A)
+    if not n:
+        return out
+    seen = ~np.isnan(state.cash)
+    last = np.where(seen.any(axis=1), n - 1 - np.argmax(seen[:, ::-1], axis=1), 0)
+    cash = np.nan_to_num(state.cash[np.arange(A), last])  # the forward-filled cash
+    value = np.zeros(A)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for a, s in enumerate(sims):
+        groups.setdefault(tuple(s.book.leaf_columns.tolist()), []).append(a)
+    if state.snapshots:
+        units_last = state.snapshots[-1][1]
+        for key, members in groups.items():
+            if not key:
+                continue
+            rows, cols = np.asarray(members), np.asarray(key)
+            px = close_ffill[rows, n - 1][:, cols]
+            if np.isinf(px).any():  # `_holdings_value` maps them only if a NaN is anywhere
+                if np.isnan(close_ffill[rows][:, :, cols]).any():
+                    px = np.nan_to_num(px)
+            else:
+                px = np.nan_to_num(px)
+            units = units_last[rows]
+            w = min(len(cols), units.shape[1])
+            scale = np.array([sims[a].book.scale for a in members])
+            value[rows] = sum_last((units[:, :w] / scale[:, None]) * px[:, :w])
+    out[:] = cash + value
+    return out
+
+
+__all__ = ["Batch", "BatchState", "batch_final_values", "batch_values", "run_batch",
+           "waterfill_rows", "waterfill_withdrawal_rows"]

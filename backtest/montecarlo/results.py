@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,7 @@ from backtest.montecarlo.plan import SESSIONS_PER_YEAR
 from backtest.montecarlo.runner import PathResult
 
 PERCENTILES = (5, 25, 50, 75, 95)
+PARALLEL_CELLS = 1 << 22  # paths x sessions above which percentiles use threads
 PATH_COLUMNS = ("path", "seed", "final_value", "real_final_value", "twr", "cagr", "mwr",
                 "max_drawdown", "withdrawals_paid", "success", "first_failure_year")
 
@@ -145,26 +148,45 @@ def session_percentiles(values: np.ndarray, deflate: np.ndarray,
     Only the ranks the percentiles read are found (one partial sort of each
     session's values, a few sessions at a time, contiguous); the real values'
     ranks are the nominal ones divided by the session's deflator (division by a
-    positive number keeps the order), so they need no second sort.
+    positive number keeps the order), so they need no second sort. Blocks of
+    sessions are independent: a large run's are shared among threads (numpy's
+    partial sort lets other threads run), the same numbers as one thread.
     """
     paths, n = values.shape
     h = (paths - 1) * np.asarray(PERCENTILES, dtype=float) / 100.0
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, paths - 1)
     frac = (h - lo)[:, None]
-    kth = np.unique(np.concatenate([lo, hi]))
+    kth = np.unique(lo)
+    # rank kth[j] + 1 is the least value between two partition points
+    stops = [*(int(k) + 1 for k in kth[1:]), paths]
     nominal = np.empty((len(PERCENTILES), n))
     real = np.empty((len(PERCENTILES), n))
-    for a in range(0, n, chunk):
+
+    def block_of(a: int) -> None:
         block = np.ascontiguousarray(values[:, a:a + chunk].T)  # sessions x paths
         block.partition(kth, axis=1)
         if np.isnan(block).any():  # as np.percentile: a NaN makes the session's NaN
             block[np.isnan(block).any(axis=1)] = np.nan
-        low, high = block[:, lo].T, block[:, hi].T
+        rank = {int(k): block[:, k] for k in kth}
+        for k, stop in zip(kth, stops, strict=True):
+            if k + 1 < paths and k + 1 not in rank:
+                rank[int(k) + 1] = block[:, k + 1:stop].min(axis=1)
+        low = np.stack([rank[int(k)] for k in lo])
+        high = np.stack([rank[int(k)] for k in hi])
         d = deflate[a:a + chunk][None, :]
         nominal[:, a:a + chunk] = low + (high - low) * frac
         low, high = low / d, high / d
         real[:, a:a + chunk] = low + (high - low) * frac
+
+    starts = range(0, n, chunk)
+    threads = min(os.cpu_count() or 1, len(starts)) if paths * n >= PARALLEL_CELLS else 1
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(block_of, starts))
+    else:
+        for a in starts:
+            block_of(a)
     return nominal, real
 
 

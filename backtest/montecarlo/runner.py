@@ -25,7 +25,7 @@ from backtest.analytics.drawdowns import max_drawdown_depth
 from backtest.analytics.metrics import MIN_ANNUALISED_DAYS
 from backtest.analytics.returns import annual_growth, twr_index, xirr
 from backtest.engine.batch import Batch as EngineBatch
-from backtest.engine.batch import batch_values
+from backtest.engine.batch import batch_final_values, batch_values
 from backtest.engine.ledger import EventKind
 from backtest.engine.market import Market
 from backtest.engine.result import value_series
@@ -72,7 +72,8 @@ class Batch:
 
 @dataclass(frozen=True, eq=False)
 class PathResult:
-    """One path's measures and its account value at every close."""
+    """One path's measures and its account value at every close (`value` is empty
+    for the withdrawal-rate search's paths, which read the final value alone)."""
 
     path: int
     value: np.ndarray
@@ -146,6 +147,10 @@ def simulate_paths(payload: Payload, paths: Sequence[int]) -> list[PathResult]:
         sims.append(sim)
     state = EngineBatch(sims, tables=False, close=close, open_=open_, dividend=dividend).run()
     ffill = close if not np.isnan(close).any() else np.stack([s._close_ffill for s in sims])
+    if not payload.measures:  # the rate search reads the final values alone
+        finals = batch_final_values(sims, state, ffill).tolist()
+        return [_rate_result(path, finals[k], n, sims[k], runs[k][0])
+                for k, path in enumerate(paths)]
     values, _ = batch_values(sims, state, ffill)
     return [_measure(path, values[k], sims[k], runs[k][0], payload.measures)
             for k, path in enumerate(paths)]
@@ -196,13 +201,8 @@ def prices_into(h: History, idx: np.ndarray, open_: np.ndarray | None, close: np
                 out[1:] *= close[:-1]
 
 
-def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan,
-             measures: bool = True) -> PathResult:
-    """One path's measures from its daily values and its simulation's flows.
-
-    CAGR and MWR (annual rates) are NaN on a path shorter than three weeks, as
-    in a single run's summary (`analytics.metrics.MIN_ANNUALISED_DAYS`)."""
-    n = len(value)
+def _withdrawn(sim: Simulation, plan: Plan, n: int) -> tuple[float, bool, int | None, int]:
+    """(withdrawals paid, success, first failure session, withdrawals rejected)."""
     rejected = sorted(e.session for e in sim.ledger.events
                       if e.kind == EventKind.REJECTED and e.detail.startswith("withdrawal"))
     paid = float(sim.withdrawals.sum())
@@ -212,10 +212,33 @@ def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan,
         first = int(rejected[0])
     elif not success:  # never rejected, yet not all paid: still waiting at the end
         first = n - 1
+    return paid, bool(success), first, len(rejected)
+
+
+NO_VALUES = np.zeros(0)
+NO_VALUES.flags.writeable = False
+
+
+def _rate_result(path: int, final: float, n: int, sim: Simulation, plan: Plan) -> PathResult:
+    """What the withdrawal-rate search reads of a path: its final value, withdrawals
+    and success (no daily values: `value` is empty; the measures are NaN)."""
+    paid, success, first, rejected = _withdrawn(sim, plan, n)
+    return PathResult(path, NO_VALUES, float(final) if n else 0.0, math.nan, math.nan,
+                      math.nan, math.nan, paid, success, first, rejected)
+
+
+def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan,
+             measures: bool = True) -> PathResult:
+    """One path's measures from its daily values and its simulation's flows.
+
+    CAGR and MWR (annual rates) are NaN on a path shorter than three weeks, as
+    in a single run's summary (`analytics.metrics.MIN_ANNUALISED_DAYS`)."""
+    n = len(value)
+    paid, success, first, rejected = _withdrawn(sim, plan, n)
     final = float(value[-1]) if n else 0.0
     if not measures:
         return PathResult(path, value, final, math.nan, math.nan, math.nan, math.nan, paid,
-                          bool(success), first, len(rejected))
+                          success, first, rejected)
     index = twr_index(value, sim.deposits, sim.payouts)
     end = float(index[-1]) if n else 1.0
     span = int((plan.sessions[-1] - plan.sessions[0]).astype(np.int64)) if n else 0
@@ -229,7 +252,7 @@ def _measure(path: int, value: np.ndarray, sim: Simulation, plan: Plan,
         nz = np.flatnonzero(flows)
         rate = xirr(plan.sessions[nz], flows[nz]) if len(nz) >= 2 else math.nan
     return PathResult(path, value, final, end - 1.0, float(cagr), float(rate), drawdown, paid,
-                      bool(success), first, len(rejected))
+                      success, first, rejected)
 
 
 def run_batch(batch: Batch) -> list[PathResult]:

@@ -114,3 +114,23 @@ def test_rate_zero_is_the_plan_without_withdrawals(tmp_path, case):
     b = run_batch(Batch(replace(payload, plan=flat), tuple(range(10))))
     for x, y in zip(a, b, strict=True):
         assert np.array_equal(x.value, y.value) and (x.success, x.rejected) == (y.success, 0)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rate_search_paths_value_the_last_close_only(tmp_path, case):
+    # measures=False (the withdrawal-rate search) values only the last close: the
+    # same number as the path's own run, alone and step by step (`_reference`)
+    payload = replace(_setup(tmp_path, *CASES[case][:1], **CASES[case][1]), measures=False)
+    saved = batch.FAST_MIN
+    batch.FAST_MIN = 2
+    try:
+        quick = run_batch(Batch(payload, tuple(range(12))))
+    finally:
+        batch.FAST_MIN = saved
+    full = run_batch(Batch(replace(payload, measures=True), tuple(range(12))))
+    for q, f in zip(quick, full, strict=True):
+        value, _, paid, rejected = _reference(payload, q.path)
+        assert q.final_value == float(value[-1]) == f.final_value
+        assert (q.withdrawals_paid, q.rejected) == (paid, rejected)
+        assert (q.success, q.first_failure_session) == (f.success, f.first_failure_session)
+        assert len(q.value) == 0 and math.isnan(q.twr)
