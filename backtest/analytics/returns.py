@@ -275,7 +275,9 @@ def mwr(daily: pd.DataFrame) -> float:
     value = _dated_index(daily, "value")
     amounts = -flow.copy()
     amounts.iloc[-1] += value.iloc[-1]
-    return xirr(amounts.index, amounts.to_numpy())
+    dates = amounts.index
+    # numpy dates take xirr's array path (the same whole days, without pandas)
+    return xirr(dates.to_numpy() if dates.tz is None else dates, amounts.to_numpy())
 
 
 # --------------------------------------------------------------------------- risk/return

@@ -314,7 +314,8 @@ def _check_ticker_text(tickers: np.ndarray, source) -> None:
     """Tickers are shown in messages, tables and the report: printable text only."""
     for name in pd.unique(tickers):  # few distinct tickers, many rows
         if not name.isprintable():
-            row = int(np.flatnonzero(tickers == name)[0])
+            # (an element-wise compare can miss a name ending in NUL characters)
+            row = next(i for i, t in enumerate(tickers.tolist()) if t == name)
             raise DataError(f"ticker {name[:40]!r}: {UNPRINTABLE}", source=source,
                             where=f"row {row + 1}")
 

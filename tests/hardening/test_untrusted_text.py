@@ -189,6 +189,16 @@ def test_a_ticker_with_a_newline_in_the_data_is_refused_on_one_line(tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
+def test_a_ticker_ending_in_nul_characters_is_refused_naming_its_row(tmp_path: Path) -> None:
+    # numpy's element-wise == drops trailing NULs, which once left the row unfound
+    # (an IndexError); the rows are DATES for AAA, then DATES for the bad ticker
+    strategy = write_strategy(tmp_path, "T", {"AAA": 100}, tickers=["AAA", "B\x00\x00"])
+    line = assert_one_line_error(invoke("run", strategy, "--out", tmp_path / "out"),
+                                 f"p.parquet: row {len(DATES) + 1}",
+                                 "control or invisible characters")
+    assert "'B\\x00\\x00'" in line
+
+
 def test_wide_form_column_with_a_terminal_escape_is_refused(tmp_path: Path) -> None:
     strategy = write_strategy(tmp_path, "T", {"AAA": 100})
     wide = pd.DataFrame({"date": DATES, "AAA": 10.0, "\x1b[2J": 5.0})
