@@ -28,7 +28,6 @@ from backtest.engine.batch import Batch as EngineBatch
 from backtest.engine.batch import batch_final_values, batch_values
 from backtest.engine.ledger import EventKind
 from backtest.engine.market import Market
-from backtest.engine.result import value_series
 from backtest.engine.simulation import Simulation
 from backtest.montecarlo.paths import History, path_rng, prices_from_ratios, resample_indices
 from backtest.montecarlo.plan import SESSIONS_PER_YEAR, Plan
@@ -99,16 +98,6 @@ def path_market(payload: Payload, path: int) -> tuple[Market, np.ndarray]:
     market = Market(sessions=plan.sessions, tickers=h.tickers, open=open_, close=close,
                     dividend=dividend, has_open=h.has_open)
     return market, idx
-
-
-def account_values(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-    """(value, net_flow) at every close of a finished simulation (as `tabulate`)."""
-    return value_series(sim)
-
-
-def run_path(payload: Payload, path: int) -> PathResult:
-    """Simulate one path and measure it (a batch of one)."""
-    return simulate_paths(payload, [path])[0]
 
 
 def path_bytes(payload: Payload) -> int:

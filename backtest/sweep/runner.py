@@ -281,17 +281,6 @@ def _run_files(task: Task, done: Any) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-# --- one variant ---------------------------------------------------------------------------
-
-
-def run_task(task: Task) -> Outcome:
-    """Run one variant (a job of one); a failure raises its `VariantError`."""
-    [(_, result)] = run_job(Job((task,)))
-    if isinstance(result, VariantError):
-        raise result
-    return result
-
-
 def peak_mb() -> float | None:
     """This worker process's peak resident memory so far, in MB (None where unknown)."""
     try:

@@ -107,10 +107,12 @@ def test_a_sustainable_plan_succeeds_and_counts_its_withdrawals(tmp_path):
     assert mc.scheduled_withdrawals == 100 * 12
 
 
+NESTED = {"AAA": 40, "Sub": {"target": 60, "slices": {"BBB": 50, "CCC": 50}}}
+
+
 def test_same_seed_same_result_with_one_or_two_workers(tmp_path):
     prices = _random_prices(tmp_path)
-    path = _strategy(tmp_path, prices, {"AAA": 40, "Sub": {"target": 60, "slices": {
-        "BBB": 50, "CCC": 50}}}, [
+    path = _strategy(tmp_path, prices, NESTED, [
         {"deposit": 5000, "date": FIRST.isoformat()},
         {"deposit": 300, "every": "month", "start": "2010-02-01"},
         {"withdrawal": 200, "every": "quarter", "start": "2010-03-15"},
@@ -249,8 +251,7 @@ def test_memory_budget_changes_nothing_but_the_engine_batches(tmp_path):
     from backtest.montecarlo.runner import Payload, path_bytes
 
     prices = _random_prices(tmp_path)
-    path = _strategy(tmp_path, prices, {"AAA": 40, "Sub": {"target": 60, "slices": {
-        "BBB": 50, "CCC": 50}}}, [
+    path = _strategy(tmp_path, prices, NESTED, [
         {"deposit": 5000, "date": FIRST.isoformat()},
         {"deposit": 300, "every": "month", "start": "2010-02-01"},
         {"withdrawal": 150, "every": "month", "start": "2010-03-15"},
